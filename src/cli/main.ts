@@ -1,0 +1,69 @@
+#!/usr/bin/env bun
+// Entry point of the jerrylock executable: picks the subcommand and maps
+// usage errors to the exit status that subcommand documents.
+import { VERSION, TARGET } from "../version.ts";
+import { UsageError, type Command } from "./command.ts";
+import { cleanCommand, lsCommand } from "./clean.ts";
+import { runCommand } from "./run.ts";
+import { withCommand } from "./with.ts";
+import { EXIT } from "./exit-codes.ts";
+
+const commands: Command[] = [cleanCommand, lsCommand, runCommand, withCommand];
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  const lines = commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+  return [
+    "Usage: jerrylock COMMAND [OPTIONS]",
+    "",
+    "Removes lock files whose owners are gone, and never one that a live process",
+    "holds or has open.",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Options:",
+    "  -h, --help     show this help, or a command's help after the command",
+    "  -V, --version  show the version and build target",
+    "",
+    "Run 'jerrylock COMMAND --help' for the options of one command.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+
+  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+    process.stdout.write(`${mainHelp()}\n`);
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (first === "-V" || first === "--version") {
+    process.stdout.write(`jerrylock ${VERSION} (${TARGET})\n`);
+    return EXIT.ok;
+  }
+
+  const command = commands.find((candidate) => candidate.name === first);
+  if (command === undefined) {
+    const names = commands.map((candidate) => candidate.name).join(", ");
+    process.stderr.write(`jerrylock: unknown command "${first}"; valid commands: ${names}. See 'jerrylock --help'\n`);
+    return EXIT.usage;
+  }
+  if (rest[0] === "-h" || rest[0] === "--help") {
+    process.stdout.write(`${command.help()}\n`);
+    return EXIT.ok;
+  }
+
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`jerrylock ${command.name}: ${error.message}. See 'jerrylock ${command.name} --help'\n`);
+      return command.name === "run" || command.name === "with" ? EXIT.runUsage : EXIT.usage;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

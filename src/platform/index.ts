@@ -1,0 +1,30 @@
+// The only module that reads process.platform: it picks the implementation of
+// the Platform interface once, on first use.
+import type { Platform } from "./types.ts";
+
+let current: Platform | undefined;
+
+export function currentPlatform(): Platform {
+  if (current !== undefined) return current;
+
+  switch (process.platform) {
+    case "linux": {
+      const { createLinuxPlatform } = require("./linux.ts") as typeof import("./linux.ts");
+      current = createLinuxPlatform();
+      break;
+    }
+    case "darwin": {
+      const { createDarwinPlatform } = require("./darwin.ts") as typeof import("./darwin.ts");
+      current = createDarwinPlatform();
+      break;
+    }
+    case "win32": {
+      const { createWindowsPlatform } = require("./windows.ts") as typeof import("./windows.ts");
+      current = createWindowsPlatform();
+      break;
+    }
+    default:
+      throw new Error(`Unsupported operating system "${process.platform}": jerrylock runs on Linux, macOS and Windows`);
+  }
+  return current;
+}
