@@ -169,4 +169,13 @@ export interface Platform {
   /** Disarm the proof; returns true when another process opened the file meanwhile. */
   endSoleOpener(file: CandidateHandle): boolean;
   closeCandidate(file: CandidateHandle): void;
+
+  // Lock acquisition primitives for `with` and the library.
+  /**
+   * Open or create (mode 0644) without following a symlink; the handle is
+   * close-on-exec. Throws PlatformError, with code ELOOP for a symlink.
+   */
+  createCandidate(dir: DirHandle, name: Uint8Array): CandidateHandle;
+  /** Replace the file's whole content with `bytes` in one write; the caller holds the lock. */
+  writeRecord(file: CandidateHandle, bytes: Uint8Array): void;
 }
