@@ -96,11 +96,16 @@ export interface HostIdentity {
 
 /**
  * Per-run probe state: `/proc/locks` and the open-file scan are read once per
- * run, not once per file. Neither method takes a lock or a lease.
+ * run, not once per file. Neither method takes a lease; on Linux neither takes
+ * a lock (see each platform for what it must do instead).
+ *
+ * `name` is the entry the stat came from. macOS and Windows have no system-wide
+ * lock table, so they probe by opening that name in the scanned directory and
+ * return "unknown" when it is not given.
  */
 export interface ProbeScan {
-  held(stat: FileStat): HeldCheck;
-  open(stat: FileStat): OpenCheck;
+  held(stat: FileStat, name?: Uint8Array): HeldCheck;
+  open(stat: FileStat, name?: Uint8Array): OpenCheck;
 }
 
 /** Error from an OS call, with a machine-readable code (errno name or Win32 name). */
