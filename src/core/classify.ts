@@ -1,0 +1,210 @@
+// Verdict rules: one verdict per file, tried in the order of VERDICTS, the
+// first that fits wins. Nothing here takes a lock or a lease, so `ls` and
+// `--dry-run` can call it freely; `clean` re-checks inside the removal protocol.
+import type { DirHandle, FileStat, HeldCheck, HostIdentity, LockHolder, Platform, ProbeScan } from "../platform/types.ts";
+import { LIMITS } from "./defaults.ts";
+import { formatDuration } from "./duration.ts";
+import { parseOwnerRecord, type OwnerRecord } from "./owner-record.ts";
+import type { Verdict } from "./verdicts.ts";
+
+/** One directory entry that matched the pattern. */
+export interface LockEntry {
+  dir: DirHandle;
+  name: Uint8Array;
+  /** Path for messages and --json, with unprintable bytes escaped. */
+  displayPath: string;
+  stat: FileStat;
+}
+
+/** Processes of a `jerrylock run`: files they wrote are removable once the run has ended. */
+export interface RunScope {
+  startedAtMs: number;
+  /** Pids of the run's processes, all gone when the cleanup runs. */
+  pids: ReadonlySet<number>;
+}
+
+export interface Decision {
+  verdict: Verdict;
+  reason: string;
+  /** Holder or owner pid, when one is known. */
+  pid: number | null;
+  command: string | null;
+  ageSeconds: number;
+}
+
+export interface ClassifyContext {
+  platform: Platform;
+  scan: ProbeScan;
+  host: HostIdentity;
+  now: number;
+  maxAgeMs: number;
+  runScope?: RunScope;
+}
+
+/** Decides the verdict of one entry; returns null when the file vanished meanwhile. */
+export function classify(entry: LockEntry, context: ClassifyContext): Decision | null {
+  const { stat } = entry;
+  const ageMs = context.now - stat.mtimeMs;
+  const decide = (verdict: Verdict, reason: string, pid: number | null = null, command: string | null = null): Decision => ({
+    verdict,
+    reason,
+    pid,
+    command,
+    ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
+  });
+
+  // not-a-lock: decided from metadata first, so nothing odd is ever opened.
+  if (stat.kind !== "file") return decide("not-a-lock", kindReason(stat));
+  if (stat.size > LIMITS.recordMaxBytes) {
+    return decide("not-a-lock", `${stat.size} bytes, larger than the ${LIMITS.recordMaxBytes}-byte limit for owner records`);
+  }
+
+  let content: Uint8Array = new Uint8Array(0);
+  if (stat.size > 0) {
+    const read = context.platform.readAt(entry.dir, entry.name, stat, LIMITS.recordMaxBytes);
+    if (read === null) return null;
+    content = read;
+  }
+  const parsed = parseOwnerRecord(content, context.platform.maxPid);
+  const recordTooYoung = ageMs < LIMITS.recordSettleMs;
+  if (parsed.kind === "unrecognised" && !(recordTooYoung && looksUnfinished(content))) {
+    return decide("not-a-lock", parsed.reason);
+  }
+
+  // held: the lock table entry decides; its pid only names who took the lock.
+  const held = context.scan.held(stat);
+  if (held.state === "held") return heldDecision(held, context, decide);
+
+  // open: a waiter that opened the file before locking it must not lose it.
+  const open = context.scan.open(stat);
+  if (open.state === "open") {
+    const pid = open.pids[0] ?? null;
+    const command = pid === null ? null : (context.platform.inspectProcess(pid).command ?? null);
+    return decide("open", `open by ${describePids(open.pids)} (checked with ${open.method})`, pid, command);
+  }
+
+  const caveats = [held.state === "unknown" ? `lock state unknown: ${held.reason}` : "", open.state === "unknown" ? `open state unknown: ${open.reason}` : ""]
+    .filter((text) => text !== "")
+    .join("; ");
+  const withCaveats = (reason: string): string => (caveats === "" ? reason : `${reason}; ${caveats}`);
+
+  if (parsed.kind === "partial" || (parsed.kind === "unrecognised" && recordTooYoung)) {
+    return decide("fresh", withCaveats(`owner record is still being written (${formatDuration(ageMs)} old)`));
+  }
+  if (parsed.kind === "record" && parsed.record.pid > 0) {
+    if (!parsed.terminated && recordTooYoung) {
+      return decide("fresh", withCaveats(`owner record has no final newline yet (${formatDuration(ageMs)} old), so it may still be being written`), parsed.record.pid);
+    }
+    const byRecord = decideByRecord(parsed.record, stat, context, decide);
+    return { ...byRecord, reason: withCaveats(byRecord.reason) };
+  }
+
+  // No owner: an empty file, or a record naming pid 0.
+  const what = parsed.kind === "record" ? "owner record names no process (pid 0)" : "no owner record";
+  if (context.runScope !== undefined && stat.mtimeMs >= context.runScope.startedAtMs) {
+    return decide("orphan", withCaveats(`${what}, written during the run, not held, not open`));
+  }
+  if (ageMs < context.maxAgeMs) {
+    return decide("fresh", withCaveats(`${what}, ${formatDuration(ageMs)} old, younger than --max-age ${formatDuration(context.maxAgeMs)}`));
+  }
+  return decide("orphan", withCaveats(`${what}, not held, not open, ${formatDuration(ageMs)} old`));
+}
+
+type Decide = (verdict: Verdict, reason: string, pid?: number | null, command?: string | null) => Decision;
+
+function decideByRecord(record: OwnerRecord, stat: FileStat, context: ClassifyContext, decide: Decide): Decision {
+  const { host } = context;
+  const pid = record.pid;
+
+  if (record.host !== undefined && record.host !== host.hostname) {
+    return decide("foreign", `owner record names host "${record.host}", not this host "${host.hostname}"`, pid);
+  }
+  if (record.bootId !== undefined && host.bootId !== undefined && record.bootId !== host.bootId) {
+    return decide("stale", `owner pid ${pid} ran in an earlier boot of this machine`, pid);
+  }
+  if (record.pidNamespace !== undefined && host.pidNamespace !== undefined && record.pidNamespace !== host.pidNamespace) {
+    return decide("foreign", `owner record names pid namespace ${record.pidNamespace}, not this one (${host.pidNamespace})`, pid);
+  }
+  if (context.runScope?.pids.has(pid)) {
+    return decide("stale", `owner pid ${pid} belonged to the run, which has ended`, pid);
+  }
+
+  const info = context.platform.inspectProcess(pid);
+  const command = info.command ?? null;
+  if (info.liveness === "dead") return decide("stale", `owner pid ${pid} is dead`, pid);
+  if (info.liveness === "unknown") {
+    return decide("error", `cannot tell whether owner pid ${pid} is alive: ${info.detail ?? "no detail"}`, pid, command);
+  }
+
+  const who = `owner pid ${pid}${command === null ? "" : ` (${command})`}`;
+  if (record.startId !== undefined && info.startId !== undefined) {
+    return record.startId === info.startId
+      ? decide("live-owner", `${who} is alive`, pid, command)
+      : decide("stale", `${who} is alive but is another process than the one that wrote the record (pid reused)`, pid, command);
+  }
+  if (info.startTimeMs === undefined) {
+    return decide("live-owner", `${who} is alive; its start time is unreadable, so pid reuse cannot be ruled out`, pid, command);
+  }
+  if (info.startTimeMs > stat.mtimeMs + LIMITS.pidReuseMarginMs) {
+    const gap = formatDuration(info.startTimeMs - stat.mtimeMs);
+    return decide("stale", `${who} started ${gap} after the file was written (pid reused)`, pid, command);
+  }
+  return decide("live-owner", `${who} is alive and started before the file was written`, pid, command);
+}
+
+function heldDecision(held: Extract<HeldCheck, { state: "held" }>, context: ClassifyContext, decide: Decide): Decision {
+  const holder = held.holders.find((candidate) => candidate.pid !== null && candidate.pid > 0) ?? held.holders[0];
+  const kind = describeHolder(holder);
+  if (holder?.pid == null || holder.pid <= 0) return decide("held", `${kind} held (checked with ${held.method})`);
+
+  const info = context.platform.inspectProcess(holder.pid);
+  if (info.liveness === "dead") {
+    // The lock outlives the pid that took it when a child inherited the descriptor.
+    return decide("held", `${kind} held through an inherited descriptor: pid ${holder.pid}, which took it, has exited (checked with ${held.method})`, holder.pid);
+  }
+  const command = info.command ?? null;
+  const by = command === null ? `pid ${holder.pid}` : `pid ${holder.pid} (${command})`;
+  return decide("held", `${kind} held by ${by} (checked with ${held.method})`, holder.pid, command);
+}
+
+function describeHolder(holder: LockHolder | undefined): string {
+  if (holder === undefined) return "a lock is";
+  const names: Record<LockHolder["kind"], string> = {
+    flock: "flock",
+    posix: "POSIX record lock",
+    ofd: "OFD lock",
+    lease: "lease",
+    windows: "byte-range lock",
+  };
+  return `${names[holder.kind]} (${holder.mode})`;
+}
+
+function describePids(pids: number[]): string {
+  if (pids.length === 0) return "another process";
+  const shown = pids.slice(0, 3).join(", ");
+  return pids.length > 3 ? `pid ${shown} and ${pids.length - 3} more` : `pid ${shown}`;
+}
+
+function kindReason(stat: FileStat): string {
+  switch (stat.kind) {
+    case "symlink":
+      return "symlink; never followed";
+    case "directory":
+      return "directory; never descended into";
+    case "fifo":
+      return "fifo; never opened";
+    case "socket":
+      return "socket; never opened";
+    case "char-device":
+    case "block-device":
+      return "device; never opened";
+    default:
+      return "not a regular file";
+  }
+}
+
+// A writer that has started a JSON record but not finished it.
+function looksUnfinished(content: Uint8Array): boolean {
+  const text = Buffer.from(content).toString("latin1");
+  return text.trimStart().startsWith("{") && !text.endsWith("\n");
+}

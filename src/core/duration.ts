@@ -1,0 +1,20 @@
+import ms from "ms";
+
+/**
+ * Parses a duration such as "300", "300s", "5m" or "1h" into milliseconds.
+ * A bare number is seconds, as in timeout(1). Returns null for invalid input.
+ */
+export function parseDuration(text: string): number | null {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (!/^\d+(\.\d+)?\s*[a-zA-Z]+$/.test(trimmed)) return null;
+
+  const value = ms(trimmed as ms.StringValue);
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+/** Formats milliseconds as a short human duration: "850ms", "12s", "5m", "3h", "2d". */
+export function formatDuration(milliseconds: number): string {
+  if (milliseconds < 1000) return `${Math.max(0, Math.round(milliseconds))}ms`;
+  return ms(Math.round(milliseconds));
+}
