@@ -72,11 +72,11 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
   }
 
   // held: the lock table entry decides; its pid only names who took the lock.
-  const held = context.scan.held(stat);
+  const held = context.scan.held(stat, entry.name, entry.dir);
   if (held.state === "held") return heldDecision(held, context, decide);
 
   // open: a waiter that opened the file before locking it must not lose it.
-  const open = context.scan.open(stat);
+  const open = context.scan.open(stat, entry.name, entry.dir);
   if (open.state === "open") {
     const pid = open.pids[0] ?? null;
     const command = pid === null ? null : (context.platform.inspectProcess(pid).command ?? null);

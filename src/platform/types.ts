@@ -99,13 +99,14 @@ export interface HostIdentity {
  * run, not once per file. Neither method takes a lease; on Linux neither takes
  * a lock (see each platform for what it must do instead).
  *
- * `name` is the entry the stat came from. macOS and Windows have no system-wide
- * lock table, so they probe by opening that name in the scanned directory and
- * return "unknown" when it is not given.
+ * `name` is the entry the stat came from and `dir` the directory that contains
+ * it (a subdirectory with --recursive). macOS and Windows have no system-wide
+ * lock table, so they probe by opening that name and return "unknown" when it
+ * is not given.
  */
 export interface ProbeScan {
-  held(stat: FileStat, name?: Uint8Array): HeldCheck;
-  open(stat: FileStat, name?: Uint8Array): OpenCheck;
+  held(stat: FileStat, name?: Uint8Array, dir?: DirHandle): HeldCheck;
+  open(stat: FileStat, name?: Uint8Array, dir?: DirHandle): OpenCheck;
 }
 
 /** Error from an OS call, with a machine-readable code (errno name or Win32 name). */
