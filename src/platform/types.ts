@@ -225,3 +225,41 @@ export interface ProcessControl {
   /** Ends this process with `code`, all 32 bits of it on Windows. */
   exit(code: number): never;
 }
+
+/** Result of a non-blocking wait for one specific child process. */
+export type ReapResult = "reaped" | "running" | "not-child";
+
+/**
+ * The OS calls `jerrylock run` needs to supervise a command: signals, orphan
+ * reaping, the terminal's foreground group and exact exit codes. The core
+ * never uses them, so they live apart from Platform.
+ */
+export interface ProcessControl {
+  readonly os: "linux" | "darwin" | "windows";
+  /** False on Windows, where the wrapper forwards nothing and only waits. */
+  readonly hasSignals: boolean;
+  /**
+   * Makes orphaned descendants reparent to this process (Linux
+   * PR_SET_CHILD_SUBREAPER). Returns false where the OS has no such feature;
+   * throws PlatformError when the call fails.
+   */
+  becomeSubreaper(): boolean;
+  /** Pids whose parent is `pid`, running or zombie; null where the OS cannot list them. */
+  listChildren(pid: number): number[] | null;
+  /**
+   * Reaps `pid` if it has exited, without blocking. Call it only for pids the
+   * runtime did not spawn, or the runtime loses its child's exit status.
+   */
+  reapIfExited(pid: number): ReapResult;
+  /** Sends `signal` to one process; returns false when the process no longer exists. */
+  sendSignal(pid: number, signal: NodeJS.Signals): boolean;
+  /** True when this process has a controlling terminal and is in its foreground process group. */
+  isTerminalForeground(): boolean;
+  /**
+   * Starts watching `pid` so its full exit code can be read after it exits;
+   * null where the runtime already reports the exact code (POSIX).
+   */
+  watchExitCode(pid: number): (() => number | null) | null;
+  /** Ends this process with `code`, all 32 bits of it on Windows. */
+  exit(code: number): never;
+}
