@@ -48,7 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`jerrylock: unknown command "${first}"; valid commands: ${names}. See 'jerrylock --help'\n`);
     return EXIT.usage;
   }
-  if (rest[0] === "-h" || rest[0] === "--help") {
+  const ownArguments = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (ownArguments.includes("-h") || ownArguments.includes("--help")) {
     process.stdout.write(`${command.help()}\n`);
     return EXIT.ok;
   }

@@ -1,0 +1,55 @@
+// Finding the lock directories a command works on: explicit arguments, then
+// JERRYLOCK_DIR, then .jerry/local/locks of the nearest ancestor of the
+// working directory that has a .jerry folder, the way git finds .git.
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { DEFAULTS } from "../core/defaults.ts";
+
+export interface LockDirs {
+  dirs: string[];
+  /** "explicit" and "environment" directories must exist; a discovered one may be missing. */
+  source: "explicit" | "environment" | "discovered" | "none";
+  /** Why no directory was found, for an informative message. */
+  message?: string;
+}
+
+export function resolveLockDirs(explicit: string[], cwd: string, env: Record<string, string | undefined>): LockDirs {
+  if (explicit.length > 0) return { dirs: explicit, source: "explicit" };
+
+  const fromEnvironment = env[DEFAULTS.dirEnvironmentVariable];
+  if (fromEnvironment !== undefined && fromEnvironment !== "") return { dirs: [fromEnvironment], source: "environment" };
+
+  for (let directory = resolve(cwd); ; directory = dirname(directory)) {
+    if (isDirectory(join(directory, DEFAULTS.rootMarker))) {
+      const locks = join(directory, DEFAULTS.lockDirBelowRoot);
+      if (isDirectory(locks)) return { dirs: [locks], source: "discovered" };
+      return { dirs: [], source: "none", message: `no lock directory: "${locks}" does not exist, so there is nothing to clean` };
+    }
+    if (dirname(directory) === directory) break;
+  }
+  return {
+    dirs: [],
+    source: "none",
+    message: `no ${DEFAULTS.rootMarker} folder in "${resolve(cwd)}" or any parent; pass a DIR or set ${DEFAULTS.dirEnvironmentVariable}`,
+  };
+}
+
+/** Describes why an explicit directory cannot be used, or returns null when it can. */
+export function checkExplicitDir(path: string): string | null {
+  try {
+    if (statSync(path).isDirectory()) return null;
+    return `lock directory "${path}" is not a directory; pass the folder that contains the lock files`;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return `lock directory "${path}" does not exist; check the path or create it`;
+    return `cannot read lock directory "${path}": ${code ?? String(error)}`;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
