@@ -145,7 +145,11 @@ export class FakePlatform implements Platform {
 
   // ---- World setup for tests ----
 
-  /** Adds an empty directory; adding an existing one keeps its entries. */
+  /**
+   * Adds an empty directory; adding an existing one keeps its entries. A
+   * subdirectory for openSubdir is `addFile(parent, name, { kind: "directory" })`
+   * plus `addDir(parent + "/" + name)` for its entries.
+   */
   addDir(path: string): this {
     if (!this.dirs.has(path)) this.dirs.set(path, new Map());
     return this;
@@ -281,6 +285,20 @@ export class FakePlatform implements Platform {
     return { path, handle };
   }
 
+  openSubdir(dir: DirHandle, name: Uint8Array, displayPath: string): DirHandle {
+    this.record({ method: "openSubdir", path: nameText(name) });
+    const parent = this.dirPath(dir);
+    const entry = this.entries(parent).get(nameKey(name));
+    if (entry === undefined) throw new PlatformError("ENOENT", "open directory", displayPath);
+    if (entry.kind === "symlink") throw new PlatformError("ELOOP", "open directory", displayPath);
+    if (entry.kind !== "directory") throw new PlatformError("ENOTDIR", "open directory", displayPath);
+    const path = `${parent}/${nameText(name)}`;
+    this.addDir(path);
+    const handle = this.nextHandle++;
+    this.dirHandles.set(handle, path);
+    return { path: displayPath, handle };
+  }
+
   closeDir(dir: DirHandle): void {
     this.record({ method: "closeDir", path: dir.path });
     this.dirHandles.delete(dir.handle);
@@ -309,20 +327,22 @@ export class FakePlatform implements Platform {
 
   beginScan(dir: DirHandle): ProbeScan {
     this.record({ method: "beginScan", path: dir.path });
-    const dirPath = this.dirPath(dir);
-    const find = (stat: FileStat): FakeFile | undefined =>
-      [...this.entries(dirPath).values()].find((file) => file.dev === stat.dev && file.ino === stat.ino);
+    const scanned = this.dirPath(dir);
+    const find = (stat: FileStat, where: DirHandle | undefined): FakeFile | undefined => {
+      const dirPath = where === undefined ? scanned : this.dirPath(where);
+      return [...this.entries(dirPath).values()].find((file) => file.dev === stat.dev && file.ino === stat.ino);
+    };
     return {
-      held: (stat) => {
-        this.record({ method: "scan.held" });
-        const file = find(stat);
+      held: (stat, name, where) => {
+        this.record({ method: "scan.held", path: name === undefined ? undefined : nameText(name) });
+        const file = find(stat, where);
         if (file?.heldCheck !== undefined) return file.heldCheck;
         const holders = file?.holders ?? [];
         return holders.length > 0 ? { state: "held", holders: [...holders], method: "fake" } : { state: "free", method: "fake" };
       },
-      open: (stat) => {
-        this.record({ method: "scan.open" });
-        const file = find(stat);
+      open: (stat, name, where) => {
+        this.record({ method: "scan.open", path: name === undefined ? undefined : nameText(name) });
+        const file = find(stat, where);
         if (file?.openCheck !== undefined) return file.openCheck;
         const pids = file?.openers ?? [];
         return pids.length > 0 ? { state: "open", pids: [...pids], method: "fake" } : { state: "closed", method: "fake" };

@@ -123,3 +123,21 @@ describe("FakePlatform", () => {
     expect(new TextDecoder().decode(fake.file("/d", "new.lock")!.content)).toBe("pid 1\n");
   });
 });
+
+describe("FakePlatform subdirectories", () => {
+  test("openSubdir opens a directory entry", () => {
+    const fake = new FakePlatform();
+    fake.addFile("/d", "sub", { kind: "directory" });
+    fake.addFile("/d/sub", "x.lock");
+    const sub = fake.openSubdir(fake.openDir("/d"), encode("sub"), "/d/sub");
+
+    expect(fake.listDir(sub).map((name) => new TextDecoder().decode(name))).toEqual(["x.lock"]);
+  });
+
+  test("openSubdir rejects a symlink with ELOOP", () => {
+    const fake = new FakePlatform();
+    fake.addFile("/d", "sub", { kind: "symlink" });
+
+    expect(() => fake.openSubdir(fake.openDir("/d"), encode("sub"), "/d/sub")).toThrow(expect.objectContaining({ code: "ELOOP" }));
+  });
+});
