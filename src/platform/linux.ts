@@ -248,9 +248,11 @@ export function createLinuxPlatform(): Platform {
       return candidate;
     },
     writeRecord(file, bytes) {
+      // Truncating first means a reader sees the old record, an empty file or
+      // the new record, never the new record followed by the old one's tail.
       try {
+        ftruncateSync(file.handle, 0);
         writeSync(file.handle, bytes, 0, bytes.length, 0);
-        ftruncateSync(file.handle, bytes.length);
       } catch (error) {
         throw fromNodeError(error, "write", displayName(file.dir, file.name));
       }
