@@ -32,7 +32,7 @@ export const LS_COLUMNS: { header: string; help: string; value(lock: LockReport)
   { header: "VERDICT", help: "what clean does with it; see 'Verdicts'", value: (lock) => lock.verdict },
   { header: "PID", help: "holder or owner pid; - when none is known", value: (lock) => (lock.pid === null ? "-" : String(lock.pid)) },
   { header: "COMMAND", help: "command of that pid; ? when unreadable, - when no pid", value: (lock) => (lock.pid === null ? "-" : (lock.command ?? "?")) },
-  { header: "AGE", help: "time since the file was last written", value: (lock) => (lock.age_seconds === null ? "-" : formatDuration(lock.age_seconds * 1000)) },
+  { header: "AGE", help: "time since the file was last written", value: (lock) => (lock.age_seconds === null ? "-" : formatAge(lock.age_seconds)) },
   { header: "REASON", help: "why, in one line", value: (lock) => lock.reason },
 ];
 
@@ -43,12 +43,20 @@ export function formatTable(locks: LockReport[], colour: boolean): string {
     row.VERDICT = paintVerdict(lock.verdict, colour);
     return row;
   });
-  return columnify(rows, {
+  const table = columnify(rows, {
     columns: LS_COLUMNS.map((column) => column.header),
     columnSplitter: "  ",
     preserveNewLines: false,
     config: { REASON: { maxWidth: 10_000 }, PATH: { maxWidth: 10_000 } },
   });
+  return table
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n");
+}
+
+function formatAge(seconds: number): string {
+  return seconds < 60 ? `${seconds}s` : formatDuration(seconds * 1000);
 }
 
 /** "removed 97 of 103 lock files in DIR (3 held, 2 fresh, 1 not a lock) in 12 ms" */
