@@ -228,8 +228,10 @@ function summarize(locks: LockReport[], failedRemovals: number, durationMs: numb
 
 /** Escapes a raw file name for display: invalid UTF-8 and control bytes become \xNN. */
 export function displayBytes(name: Uint8Array): string {
+  if (isPlainAscii(name)) return Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString("latin1");
+
   let text = "";
-  const decoded = new TextDecoder("utf-8", { fatal: false }).decode(name);
+  const decoded = utf8Decoder.decode(name);
   const valid = Buffer.from(decoded, "utf8").equals(Buffer.from(name));
   if (!valid) {
     for (const byte of name) text += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : escapeByte(byte);
@@ -242,6 +244,13 @@ export function displayBytes(name: Uint8Array): string {
     else text += character;
   }
   return text;
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
+
+function isPlainAscii(name: Uint8Array): boolean {
+  for (const byte of name) if (byte < 0x20 || byte >= 0x7f || byte === 0x5c) return false;
+  return true;
 }
 
 function escapeByte(byte: number): string {

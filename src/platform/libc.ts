@@ -63,8 +63,11 @@ export interface Libc<Symbols extends Record<string, FFIFunction>> {
   /** Current errno; call it right after the failing call. */
   errno(): number;
   errnoName(errno: number): string;
-  /** Builds a PlatformError from the current errno. */
-  fail(syscall: string, path?: string): PlatformError;
+  /**
+   * Builds a PlatformError from the current errno. Pass a computed path as a
+   * function, so that computing it cannot overwrite errno first.
+   */
+  fail(syscall: string, path?: string | (() => string)): PlatformError;
 }
 
 /** Opens `path` with the given symbols plus the errno accessor. */
@@ -93,12 +96,28 @@ export function openLibc<Symbols extends Record<string, FFIFunction>>(
     symbols: library.symbols as Library<Symbols>["symbols"],
     errno,
     errnoName,
-    fail: (syscall, path) => new PlatformError(errnoName(errno()), syscall, path),
+    fail: (syscall, path) => {
+      const code = errnoName(errno());
+      return new PlatformError(code, syscall, typeof path === "function" ? path() : path);
+    },
   };
 }
 
-/** NUL-terminated copy of a name for a `const char *` argument. */
+let lastName: Uint8Array | string | undefined;
+let lastCString: Buffer = Buffer.alloc(1);
+
+/**
+ * NUL-terminated copy of a name for a `const char *` argument. The protocol
+ * passes the same name to several calls in a row, so the last copy is reused.
+ */
 export function cString(name: Uint8Array | string): Buffer {
-  const bytes = typeof name === "string" ? Buffer.from(name) : Buffer.from(name);
-  return Buffer.concat([bytes, Buffer.alloc(1)]);
+  if (name === lastName) return lastCString;
+
+  const bytes = typeof name === "string" ? Buffer.from(name) : name;
+  const copy = Buffer.allocUnsafe(bytes.length + 1);
+  copy.set(bytes);
+  copy[bytes.length] = 0;
+  lastName = name;
+  lastCString = copy;
+  return copy;
 }

@@ -93,8 +93,8 @@ export function createLinuxPlatform(): Platform {
   const statxView = new DataView(statxBuffer.buffer);
   const emptyPath = cString("");
 
-  function statx(dirHandle: number, name: Buffer, flags: number, what: string): FileStat | null {
-    if (statxNumber === undefined) throw new PlatformError("ENOSYS", "statx", what, `no statx number for ${process.arch}`);
+  function statx(dirHandle: number, name: Buffer, flags: number, what: () => string): FileStat | null {
+    if (statxNumber === undefined) throw new PlatformError("ENOSYS", "statx", what(), `no statx number for ${process.arch}`);
     const result = Number(sys.syscall(statxNumber, dirHandle, name, flags, STATX_BASIC_STATS, statxBuffer));
     if (result !== 0) {
       const error = libc.fail("statx", what);
@@ -104,16 +104,16 @@ export function createLinuxPlatform(): Platform {
     return decodeStatx(statxView);
   }
 
-  function statHandleNumber(fd: number, what: string): FileStat {
+  function statHandleNumber(fd: number, what: () => string): FileStat {
     const stat = statx(fd, emptyPath, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, what);
-    if (stat === null) throw new PlatformError("ENOENT", "fstat", what);
+    if (stat === null) throw new PlatformError("ENOENT", "fstat", what());
     return stat;
   }
 
   function openAt(dir: DirHandle, name: Uint8Array, flags: number, mode = 0): number | null {
     const fd = sys.openat(dir.handle, cString(name), flags, mode);
     if (fd >= 0) return fd;
-    const error = libc.fail("open", displayName(dir, name));
+    const error = libc.fail("open", () => displayName(dir, name));
     if (error.code === "ENOENT") return null;
     throw error;
   }
@@ -162,13 +162,13 @@ export function createLinuxPlatform(): Platform {
       }
     },
     statAt(dir, name) {
-      return statx(dir.handle, cString(name), AT_SYMLINK_NOFOLLOW, displayName(dir, name));
+      return statx(dir.handle, cString(name), AT_SYMLINK_NOFOLLOW, () => displayName(dir, name));
     },
     readAt(dir, name, expected, maxBytes) {
       const fd = openAt(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
       if (fd === null) return null;
       try {
-        const opened = statHandleNumber(fd, displayName(dir, name));
+        const opened = statHandleNumber(fd, () => displayName(dir, name));
         if (opened.kind !== "file" || opened.dev !== expected.dev || opened.ino !== expected.ino) return null;
         const buffer = Buffer.alloc(maxBytes + 1);
         let length = 0;
@@ -200,7 +200,7 @@ export function createLinuxPlatform(): Platform {
       return candidate;
     },
     statHandle(file) {
-      return statHandleNumber(file.handle, displayName(file.dir, file.name));
+      return statHandleNumber(file.handle, () => displayName(file.dir, file.name));
     },
     tryLock(file) {
       return tryLockLinux(file, () => holdersFromLocksTable(platform.statHandle(file)));
@@ -212,7 +212,7 @@ export function createLinuxPlatform(): Platform {
         candidate.leaseHeld = true;
         return { state: "closed", method: "a write lease" };
       }
-      const error = libc.fail("fcntl(F_SETLEASE)", displayName(file.dir, file.name));
+      const error = libc.fail("fcntl(F_SETLEASE)", () => displayName(file.dir, file.name));
       if (error.code === "EAGAIN") return { state: "open", pids: [], method: "a write lease" };
 
       // Leases need file ownership or CAP_LEASE and a filesystem that has them.
@@ -225,7 +225,7 @@ export function createLinuxPlatform(): Platform {
       return { state: "closed", method };
     },
     unlinkHeld(file) {
-      if (sys.unlinkat(file.dir.handle, cString(file.name), 0) !== 0) throw libc.fail("unlink", displayName(file.dir, file.name));
+      if (sys.unlinkat(file.dir.handle, cString(file.name), 0) !== 0) throw libc.fail("unlink", () => displayName(file.dir, file.name));
     },
     endSoleOpener(file) {
       const candidate = file as LinuxCandidate;
@@ -243,7 +243,7 @@ export function createLinuxPlatform(): Platform {
 
     createCandidate(dir, name) {
       const fd = sys.openat(dir.handle, cString(name), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o644);
-      if (fd < 0) throw libc.fail("open", displayName(dir, name));
+      if (fd < 0) throw libc.fail("open", () => displayName(dir, name));
       const candidate: LinuxCandidate = { dir, name, handle: fd, leaseHeld: false };
       return candidate;
     },
@@ -261,28 +261,34 @@ export function createLinuxPlatform(): Platform {
   return platform;
 }
 
+// struct flock for F_OFD_SETLK and F_OFD_GETLK, reused because every call is synchronous.
+const flockStruct = new Uint8Array(32);
+const flockView = new DataView(flockStruct.buffer);
+const flockAddress = ptr(flockStruct);
+
+function prepareWriteLock(): void {
+  flockStruct.fill(0);
+  flockView.setInt16(0, F_WRLCK, true);
+}
+
 function tryLockLinux(file: CandidateHandle, lookUpHolders: () => LockHolder[]): LockAttempt {
   if (sys.flock(file.handle, LOCK_EX | LOCK_NB) !== 0) {
-    const error = libc.fail("flock", displayName(file.dir, file.name));
+    const error = libc.fail("flock", () => displayName(file.dir, file.name));
     if (error.code !== "EAGAIN") return { state: "error", error };
     return { state: "conflict", holders: lookUpHolders(), method: "flock" };
   }
 
   // An OFD write lock conflicts with POSIX record locks (lockf, fcntl) and
   // other OFD locks, whichever process holds them, including this one.
-  const lock = new Uint8Array(32);
-  const view = new DataView(lock.buffer);
-  view.setInt16(0, F_WRLCK, true);
-  if (sys.fcntl(file.handle, F_OFD_SETLK, ptr(lock)) === 0) return { state: "locked" };
+  prepareWriteLock();
+  if (sys.fcntl(file.handle, F_OFD_SETLK, flockAddress) === 0) return { state: "locked" };
 
-  const error = libc.fail("fcntl(F_OFD_SETLK)", displayName(file.dir, file.name));
+  const error = libc.fail("fcntl(F_OFD_SETLK)", () => displayName(file.dir, file.name));
   if (error.code !== "EAGAIN" && error.code !== "EACCES") return { state: "error", error };
-  const probe = new Uint8Array(32);
-  const probeView = new DataView(probe.buffer);
-  probeView.setInt16(0, F_WRLCK, true);
-  sys.fcntl(file.handle, F_OFD_GETLK, ptr(probe));
-  const pid = probeView.getInt32(24, true);
-  const type = probeView.getInt16(0, true);
+  prepareWriteLock();
+  sys.fcntl(file.handle, F_OFD_GETLK, flockAddress);
+  const pid = flockView.getInt32(24, true);
+  const type = flockView.getInt16(0, true);
   const holders: LockHolder[] =
     type === F_UNLCK ? lookUpHolders() : [{ kind: pid > 0 ? "posix" : "ofd", mode: type === F_RDLCK ? "read" : "write", pid: pid > 0 ? pid : null }];
   return { state: "conflict", holders, method: "fcntl(F_OFD_SETLK)" };
