@@ -111,6 +111,10 @@ function failure(step: string, error: unknown): RemovalOutcome {
     // Opening a file blocks, or fails with O_NONBLOCK, while another process holds a lease on it.
     return kept("another process holds a lease on it (another jerrylock may be removing it)", "open");
   }
+  if (error instanceof PlatformError && (error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS")) {
+    const hint = error.code === "EROFS" ? "the filesystem is read-only" : "run as the file's owner or as root";
+    return { removed: false, reason: `removal failed at ${step}: ${error.message}; ${hint}`, verdict: "error", failed: true };
+  }
   if (error instanceof PlatformError) {
     return { removed: false, reason: `removal failed at ${step}: ${error.message}`, verdict: "error", failed: true };
   }
