@@ -14,7 +14,7 @@ const REMOVAL_PRIMITIVES = ["openCandidate", "statHandle", "tryLock", "beginSole
 
 const OPTIONS: CleanOptions = { remove: true, dryRun: false, maxAgeMs: 5 * MINUTE, pattern: "*.lock", recursive: false };
 
-/** A directory with one file of each common verdict. */
+/** Builds a directory with one file of each common verdict. */
 function mixedWorld(): FakePlatform {
   const fake = new FakePlatform({ now: NOW });
   fake.setProcess(LIVE_PID, { liveness: "alive", startTimeMs: OLD - MINUTE, command: "builder" });
