@@ -1,0 +1,371 @@
+// The acquisition protocol of `jerrylock with` and the library: a lock file
+// that exists only while someone holds it, without losing mutual exclusion.
+//
+// Removing a lock file on release is unsafe when done naively. A waiter that
+// opened the file before the unlink locks the orphaned inode, a newcomer
+// creates and locks a new file under the same name, and both believe they
+// hold the lock. So every acquisition here
+//   1. opens or creates the name relative to the directory handle, without
+//      following a symlink and without opening a fifo or a device;
+//   2. tries every exclusive lock kind without blocking, and on a conflict
+//      closes the file and polls again after an async sleep, so signals and
+//      timers keep working while it waits;
+//   3. checks that the name still points to the inode it locked, and starts
+//      over when it does not (the previous holder or clean removed it);
+//   4. writes its owner record, replacing any record a dead holder left.
+// A dead holder's OS locks are gone, so its stale file is taken over at step 2
+// like any free file; nothing here deletes a file another process may hold.
+//
+// Release runs the removal protocol of remove.ts on the file it holds: verify
+// the inode, prove that no other process has the file open, unlink the name
+// while still holding the locks, then close. A file that another process has
+// open (a flock(1) or py-filelock waiter, which does not re-check the inode)
+// is kept locked until close, and its next holder removes it instead.
+import { basename, dirname } from "node:path";
+import type { CandidateHandle, DirHandle, FileStat, LockHolder, Platform } from "../platform/types.ts";
+import { PlatformError } from "../platform/types.ts";
+import { formatOwnerRecord, parseOwnerRecord, type OwnerRecordFields } from "./owner-record.ts";
+import { LIMITS } from "./defaults.ts";
+import { formatDuration } from "./duration.ts";
+import { sameFile } from "./remove.ts";
+
+/** How long to wait for a lock held by another process. */
+export interface AcquireOptions {
+  /** false: fail at once with code ELOCKED when another process holds the lock (default true). */
+  wait?: boolean;
+  /** Give up with code ETIMEDOUT after this many milliseconds of waiting (default: wait forever). */
+  timeoutMs?: number;
+  /** Aborting it ends the wait with code EABORTED. */
+  signal?: AbortSignal;
+}
+
+/** Test seams and tuning for the protocol; the CLI and the library use the defaults. */
+export interface AcquireContext {
+  platform: Platform;
+  /** Tool name and version for the owner record, for example "jerrylock 0.1.0". */
+  tool: string;
+  /** Resolves after `ms` milliseconds; defaults to a timer. */
+  sleep?(ms: number): Promise<void>;
+  /** First and largest pause between two lock attempts, in milliseconds. */
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  /** Runs between taking the locks and checking the name, so a test can race that step. */
+  afterLock?(attempt: number): void;
+}
+
+/** Who holds a lock, as far as the lock table and the owner record tell. */
+export interface HolderInfo {
+  pid: number | null;
+  /** Command name of that pid, when readable. */
+  command: string | null;
+  /** False when the pid that took the lock has exited and a process that inherited its descriptor holds it. */
+  alive: boolean | null;
+}
+
+export type LockErrorCode =
+  /** Held by another process and `wait` was false. */
+  | "ELOCKED"
+  /** Held by another process until `timeoutMs` ran out. */
+  | "ETIMEDOUT"
+  /** The wait was aborted through `signal`. */
+  | "EABORTED"
+  /** The path is a symlink, which jerrylock never follows. */
+  | "ELOOP"
+  /** The path exists but is not a regular file (directory, fifo, socket, device). */
+  | "ENOTREG";
+
+/** Failure to acquire a lock; `code` is one of LockErrorCode or the errno name of a failed OS call. */
+export class LockError extends Error {
+  readonly code: LockErrorCode | string;
+  readonly path: string;
+  /** Set for ELOCKED and ETIMEDOUT when the holder is known. */
+  readonly holder?: HolderInfo;
+
+  constructor(code: LockErrorCode | string, path: string, message: string, holder?: HolderInfo) {
+    super(message);
+    this.name = "LockError";
+    this.code = code;
+    this.path = path;
+    this.holder = holder;
+  }
+}
+
+/**
+ * Result of a release; the file is kept when removing it could break another
+ * process's exclusion. `cause` is "open" when another process has the file
+ * open (usually a waiter), "unknown" when that cannot be told, "vanished" or
+ * "replaced" when another process removed or replaced the name outside the
+ * protocol, and "requested" when the caller passed `keepFile`.
+ */
+export type ReleaseOutcome =
+  | { removed: true }
+  | { removed: false; cause: "open" | "unknown" | "vanished" | "replaced" | "requested"; reason: string };
+
+/** A held lock. The OS locks stay until `release`, or until the process exits. */
+export interface HeldLock {
+  readonly path: string;
+  /** Descriptor (or Windows handle) that carries the locks; a child that inherits it shares them. */
+  readonly handle: number;
+  /** The owner record written into the file. */
+  readonly record: OwnerRecordFields;
+  /**
+   * Removes the file while still holding the lock, then releases it. Pass
+   * `keepFile` with a reason to release without removing (another process
+   * may still hold the lock through an inherited descriptor). Calling it
+   * again does nothing.
+   */
+  release(keepFile?: string): Promise<ReleaseOutcome>;
+}
+
+const DEFAULT_POLL_MIN_MS = 1;
+const DEFAULT_POLL_MAX_MS = 50;
+/**
+ * Attempts of the sole-opener check at release. A cleaner reading the record
+ * or a waiter polling has the file open for microseconds; a second look after
+ * a millisecond tells that from a waiter that keeps it open.
+ */
+const RELEASE_OPEN_ATTEMPTS = 3;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Acquires the lock file at `path`, creating it when missing; see the protocol above. */
+export async function acquireLock(path: string, options: AcquireOptions, context: AcquireContext): Promise<HeldLock> {
+  const { platform } = context;
+  const name = new Uint8Array(Buffer.from(basename(path)));
+  if (name.length === 0 || basename(path) === "." || basename(path) === "..") {
+    throw new LockError("EINVAL", path, `invalid lock file path "${path}": give a file name, not a directory`);
+  }
+
+  let dir: DirHandle;
+  try {
+    dir = platform.openDir(dirname(path));
+  } catch (error) {
+    throw asLockError(error, path, `cannot open the directory of "${path}"`);
+  }
+
+  try {
+    return await acquireInDir(path, dir, name, options, context);
+  } catch (error) {
+    platform.closeDir(dir);
+    throw error;
+  }
+}
+
+async function acquireInDir(path: string, dir: DirHandle, name: Uint8Array, options: AcquireOptions, context: AcquireContext): Promise<HeldLock> {
+  const { platform } = context;
+  const sleep = context.sleep ?? defaultSleep;
+  const pollMinMs = context.pollMinMs ?? DEFAULT_POLL_MIN_MS;
+  const pollMaxMs = context.pollMaxMs ?? DEFAULT_POLL_MAX_MS;
+  const wait = options.wait ?? true;
+  const deadline = options.timeoutMs === undefined ? undefined : platform.now() + options.timeoutMs;
+
+  let pauseMs = pollMinMs;
+  let lastHolders: LockHolder[] = [];
+  for (let attempt = 1; ; attempt += 1) {
+    if (options.signal?.aborted) throw new LockError("EABORTED", path, `stopped waiting for the lock "${path}": aborted`);
+
+    const step = tryAcquireOnce(path, dir, name, context, attempt);
+    if (step.kind === "acquired") return step.lock;
+
+    if (step.kind === "replaced") {
+      // The previous holder or a cleaner removed the name after this process
+      // opened it; the file now under the name may be free, so retry at once.
+      await sleep(0);
+      continue;
+    }
+
+    lastHolders = step.holders;
+    if (!wait) {
+      const holder = describeHolder(platform, dir, name, lastHolders);
+      throw new LockError("ELOCKED", path, `lock "${path}" is held${holderText(holder)}`, holder);
+    }
+    const now = platform.now();
+    if (deadline !== undefined && now >= deadline) {
+      const holder = describeHolder(platform, dir, name, lastHolders);
+      throw new LockError("ETIMEDOUT", path, `timed out after ${formatDuration(options.timeoutMs ?? 0)} waiting for the lock "${path}", held${holderText(holder)}`, holder);
+    }
+
+    // Jitter keeps waiters that started together from polling in step.
+    const jittered = pauseMs * (0.5 + Math.random() * 0.5);
+    await sleep(deadline === undefined ? jittered : Math.max(0, Math.min(jittered, deadline - now)));
+    pauseMs = Math.min(pollMaxMs, pauseMs * 2);
+  }
+}
+
+type AttemptStep =
+  | { kind: "acquired"; lock: HeldLock }
+  | { kind: "conflict"; holders: LockHolder[] }
+  | { kind: "replaced" };
+
+/** One pass of steps 1 to 4; the file is closed again unless the lock was acquired. */
+function tryAcquireOnce(path: string, dir: DirHandle, name: Uint8Array, context: AcquireContext, attempt: number): AttemptStep {
+  const { platform } = context;
+
+  // Checking the kind before opening keeps a fifo or device from ever being
+  // opened; the check after opening covers a swap in between.
+  const before = statOrThrow(platform, dir, name, path);
+  if (before !== null) assertRegular(before, path);
+
+  let file: CandidateHandle;
+  try {
+    file = platform.createCandidate(dir, name);
+  } catch (error) {
+    // A non-blocking open fails with EAGAIN while a cleaner holds a lease on
+    // the file to remove it; the name is about to change, so poll again.
+    if (error instanceof PlatformError && (error.code === "EAGAIN" || error.code === "EWOULDBLOCK")) return { kind: "conflict", holders: [] };
+    throw asLockError(error, path, `cannot open or create the lock file "${path}"`);
+  }
+
+  let keepOpen = false;
+  try {
+    const opened = platform.statHandle(file);
+    assertRegular(opened, path);
+
+    const locked = platform.tryLock(file);
+    if (locked.state === "conflict") return { kind: "conflict", holders: locked.holders };
+    if (locked.state === "error") throw asLockError(locked.error, path, `cannot lock "${path}"`);
+
+    context.afterLock?.(attempt);
+
+    const current = platform.statAt(dir, name);
+    if (current === null || !sameFile(current, opened)) return { kind: "replaced" };
+
+    const record = ownerRecordFields(platform, context.tool);
+    platform.writeRecord(file, new TextEncoder().encode(formatOwnerRecord(record)));
+    keepOpen = true;
+    return { kind: "acquired", lock: createHeldLock(path, dir, file, opened, record, context) };
+  } catch (error) {
+    throw asLockError(error, path, `cannot lock "${path}"`);
+  } finally {
+    if (!keepOpen) platform.closeCandidate(file);
+  }
+}
+
+function createHeldLock(path: string, dir: DirHandle, file: CandidateHandle, locked: FileStat, record: OwnerRecordFields, context: AcquireContext): HeldLock {
+  const { platform } = context;
+  const sleep = context.sleep ?? defaultSleep;
+  let released: Promise<ReleaseOutcome> | undefined;
+
+  const release = async (keepFile?: string): Promise<ReleaseOutcome> => {
+    try {
+      if (keepFile !== undefined) return { removed: false, cause: "requested", reason: keepFile };
+      return await removeWhileHeld(platform, dir, file, locked, sleep);
+    } finally {
+      platform.closeCandidate(file);
+      platform.closeDir(dir);
+    }
+  };
+
+  return {
+    path,
+    handle: file.handle,
+    record,
+    release(keepFile) {
+      released ??= release(keepFile);
+      return released;
+    },
+  };
+}
+
+/** Removes the held file through the removal protocol, or explains why it stays. */
+async function removeWhileHeld(platform: Platform, dir: DirHandle, file: CandidateHandle, locked: FileStat, sleep: (ms: number) => Promise<void>): Promise<ReleaseOutcome> {
+  const current = platform.statAt(dir, file.name);
+  if (current === null) return { removed: false, cause: "vanished", reason: "another process removed the name while the lock was held" };
+  if (!sameFile(current, locked)) return { removed: false, cause: "replaced", reason: "another process replaced the file while the lock was held; the new file is left alone" };
+
+  for (let attempt = 1; ; attempt += 1) {
+    const openers = platform.beginSoleOpener(file);
+    if (openers.state === "closed") break;
+
+    platform.endSoleOpener(file);
+    if (openers.state === "unknown") return { removed: false, cause: "unknown", reason: `cannot tell whether another process has it open: ${openers.reason}` };
+    if (attempt >= RELEASE_OPEN_ATTEMPTS) {
+      const by = openers.pids.length > 0 ? `pid ${openers.pids.join(", ")}` : "another process";
+      return { removed: false, cause: "open", reason: `${by} has it open, probably waiting for the lock (checked with ${openers.method})` };
+    }
+    await sleep(1);
+  }
+
+  try {
+    platform.unlinkHeld(file);
+  } finally {
+    platform.endSoleOpener(file);
+  }
+  return { removed: true };
+}
+
+function ownerRecordFields(platform: Platform, tool: string): OwnerRecordFields {
+  const host = platform.host();
+  const pid = platform.selfPid();
+  const self = platform.inspectProcess(pid);
+  return {
+    pid,
+    host: host.hostname,
+    bootId: host.bootId,
+    pidNamespace: host.pidNamespace,
+    startId: self.startId,
+    startedAtMs: self.startTimeMs,
+    tool,
+  };
+}
+
+/**
+ * Names the holder: the pid from the lock table, else the pid of the owner
+ * record (an OFD lock has no pid), with its command when readable.
+ */
+function describeHolder(platform: Platform, dir: DirHandle, name: Uint8Array, holders: LockHolder[]): HolderInfo | undefined {
+  let pid = holders.find((holder) => holder.pid !== null && holder.pid > 0)?.pid ?? null;
+  if (pid === null) pid = ownerPidFromRecord(platform, dir, name);
+  if (pid === null) return undefined;
+
+  const info = platform.inspectProcess(pid);
+  return { pid, command: info.command ?? null, alive: info.liveness === "unknown" ? null : info.liveness === "alive" };
+}
+
+function ownerPidFromRecord(platform: Platform, dir: DirHandle, name: Uint8Array): number | null {
+  try {
+    const stat = platform.statAt(dir, name);
+    if (stat === null || stat.kind !== "file" || stat.size === 0 || stat.size > LIMITS.recordMaxBytes) return null;
+    const content = platform.readAt(dir, name, stat, LIMITS.recordMaxBytes);
+    if (content === null) return null;
+    const parsed = parseOwnerRecord(content, platform.maxPid);
+    return parsed.kind === "record" && parsed.record.pid > 0 ? parsed.record.pid : null;
+  } catch (error) {
+    if (error instanceof PlatformError) return null;
+    throw error;
+  }
+}
+
+/** " by pid 1234 (sleep)", or "" when nothing is known. */
+export function holderText(holder: HolderInfo | undefined): string {
+  if (holder === undefined || holder.pid === null) return "";
+  if (holder.alive === false) return ` through a descriptor inherited from pid ${holder.pid}, which has exited`;
+  return holder.command === null ? ` by pid ${holder.pid}` : ` by pid ${holder.pid} (${holder.command})`;
+}
+
+function statOrThrow(platform: Platform, dir: DirHandle, name: Uint8Array, path: string): FileStat | null {
+  try {
+    return platform.statAt(dir, name);
+  } catch (error) {
+    throw asLockError(error, path, `cannot read "${path}"`);
+  }
+}
+
+function assertRegular(stat: FileStat, path: string): void {
+  if (stat.kind === "file") return;
+  if (stat.kind === "symlink") {
+    throw new LockError("ELOOP", path, `lock file "${path}" is a symlink, which jerrylock never follows: lock the target path or remove the symlink`);
+  }
+  throw new LockError("ENOTREG", path, `lock file "${path}" is a ${stat.kind}, not a regular file: choose another path`);
+}
+
+function asLockError(error: unknown, path: string, action: string): LockError {
+  if (error instanceof LockError) return error;
+  if (error instanceof PlatformError) {
+    if (error.code === "ELOOP") {
+      return new LockError("ELOOP", path, `lock file "${path}" is a symlink, which jerrylock never follows: lock the target path or remove the symlink`);
+    }
+    return new LockError(error.code, path, `${action}: ${error.message}`);
+  }
+  throw error;
+}
