@@ -1,0 +1,173 @@
+// Timing of the cleaner rounds (own loop, inputs prepared outside the timed
+// region), of start-up commands (hyperfine) and of memory while a child sleeps.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkRound, emptyRound, type Holders, prepareRound, type RoundCheck } from "./inputs.ts";
+
+export interface Cleaner {
+  id: string;
+  label: string;
+  /** Whether the cleaner must keep every held file; a removal is then logged as it happens. */
+  expectSafe: boolean;
+  /** Command line with DIR standing for the round's directory, as shown on the page. */
+  display: string;
+  command(dir: string): string[];
+}
+
+export interface CleanerSample {
+  ms: number;
+  exitCode: number;
+  check: RoundCheck;
+  held: number;
+}
+
+export interface CleanerResult {
+  cleaner: Cleaner;
+  size: number;
+  samples: CleanerSample[];
+  /** Max RSS from GNU time in one extra, untimed round; null when not measured. */
+  maxRssBytes: number | null;
+}
+
+export interface RoundOutcome {
+  sample: CleanerSample;
+  stderr: string;
+}
+
+/**
+ * Fills `dir` with fresh files, lets the holders lock 1% of them, times one
+ * cleaner, then checks and empties the directory. With `prefix` (GNU time for
+ * the memory round) the cleaner runs under it.
+ */
+export async function runRound(
+  cleaner: Cleaner,
+  size: number,
+  dir: string,
+  holders: Holders,
+  prefix: string[] = [],
+): Promise<RoundOutcome> {
+  const input = prepareRound(dir, size);
+  await holders.hold(input.dir, input.held);
+
+  try {
+    const start = performance.now();
+    const child = Bun.spawn([...prefix, ...cleaner.command(input.dir)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const stderrText = new Response(child.stderr).text();
+    const exitCode = await child.exited;
+    const ms = performance.now() - start;
+
+    const stderr = await stderrText;
+    const check = checkRound(input);
+    return { sample: { ms, exitCode, check, held: input.held.length }, stderr };
+  } finally {
+    await holders.release();
+    emptyRound(input);
+  }
+}
+
+export interface StartCommand {
+  id: string;
+  label: string;
+  argv: string[];
+}
+
+export interface StartResult {
+  command: StartCommand;
+  medianMs: number;
+  meanMs: number;
+  stddevMs: number;
+  minMs: number;
+  runs: number;
+}
+
+interface HyperfineJson {
+  results: { command: string; mean: number; stddev: number; median: number; min: number; times: number[] }[];
+}
+
+function shellWord(word: string): string {
+  return /^[\w./=:+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+export function displayCommand(argv: string[]): string {
+  return argv.map(shellWord).join(" ");
+}
+
+/** Times every command in one hyperfine call without a shell (-N). */
+export async function hyperfine(commands: StartCommand[], runs: number, workDir: string): Promise<StartResult[]> {
+  if (commands.length === 0) return [];
+  const exportPath = join(workDir, "hyperfine.json");
+  const argv = ["hyperfine", "-N", "--style", "basic", "--warmup", "5", "--runs", String(runs), "--export-json", exportPath];
+  for (const command of commands) {
+    argv.push("--command-name", command.label, displayCommand(command.argv));
+  }
+  const child = Bun.spawn(argv, { stdout: "inherit", stderr: "inherit" });
+  const exitCode = await child.exited;
+  if (exitCode !== 0) throw new Error(`hyperfine exited with status ${exitCode}: see its output above`);
+
+  const parsed = JSON.parse(readFileSync(exportPath, "utf8")) as HyperfineJson;
+  return parsed.results.map((result, index) => ({
+    command: commands[index] as StartCommand,
+    medianMs: result.median * 1000,
+    meanMs: result.mean * 1000,
+    stddevMs: result.stddev * 1000,
+    minMs: result.min * 1000,
+    runs: result.times.length,
+  }));
+}
+
+export interface RssResult {
+  label: string;
+  display: string;
+  /** Peak resident set of the wrapper process while its child sleeps (VmHWM), bytes. */
+  peakBytes: number | null;
+  /** Resident set at that moment (VmRSS), bytes. */
+  currentBytes: number | null;
+  error?: string;
+}
+
+function statusField(status: string, field: string): number | null {
+  const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m"));
+  return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+}
+
+/**
+ * Starts `prefix` around a shell that prints "ready PID" and then becomes
+ * `sleep`, reads the wrapper's memory from /proc while the child sleeps, and
+ * kills the child.
+ */
+export async function measureRss(label: string, prefix: string[]): Promise<RssResult> {
+  const childArgv = ["/bin/sh", "-c", "echo ready $$; exec sleep 30"];
+  const display = displayCommand([...prefix, ...childArgv]);
+  const wrapper = Bun.spawn([...prefix, ...childArgv], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => wrapper.kill("SIGKILL"), 10_000);
+
+  try {
+    const reader = wrapper.stdout.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    const match = text.match(/^ready (\d+)/);
+    if (match?.[1] === undefined) {
+      const stderr = (await new Response(wrapper.stderr).text()).trim().split("\n")[0] ?? "";
+      return { label, display, peakBytes: null, currentBytes: null, error: stderr || "child never printed ready" };
+    }
+
+    const status = readFileSync(`/proc/${wrapper.pid}/status`, "utf8");
+    process.kill(Number(match[1]), "SIGKILL");
+    await wrapper.exited;
+    return { label, display, peakBytes: statusField(status, "VmHWM"), currentBytes: statusField(status, "VmRSS") };
+  } finally {
+    clearTimeout(timer);
+    wrapper.kill("SIGKILL");
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}

@@ -1,0 +1,113 @@
+// Command-line options of `npm run bench`, parsed apart from the measuring so
+// a test can check them without running anything.
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  quick: boolean;
+  /** File counts for the cleaner rounds, ascending. */
+  sizes: number[];
+  /** Measured rounds per cleaner and file count (sizes up to 1000 get at least 10). */
+  runs: number;
+  /** hyperfine runs per start-up command. */
+  startRuns: number;
+  /** After this many seconds, a case that already has one sample gets no more rounds. */
+  maxSeconds: number;
+  jerrylock: string;
+  /** Parent of the temporary directory for inputs and compiled helpers. */
+  workDir: string;
+  page: string;
+  chart: string;
+  /** Extra notes appended to the page (profiles, before and after). */
+  notes: string;
+  /** Skip writing the page and the chart, for trying the script. */
+  write: boolean;
+  help: boolean;
+}
+
+export const USAGE = `Usage: bun scripts/bench.ts [OPTIONS]
+
+Measures jerrylock clean, run and with beside find(1), a Python collector,
+a C floor, tini, dumb-init and flock(1) in one run, then writes the page and
+the chart.
+
+Options:
+  --quick            1k and 10k files, 3 rounds, 20 start-up runs (under 2 minutes)
+  --sizes LIST       comma-separated file counts (default 1000,10000,100000)
+  --runs N           rounds per cleaner and file count (default 5, quick 3)
+  --start-runs N     hyperfine runs per start-up command (default 100, quick 20)
+  --max-seconds N    time budget; cases with a sample get no more rounds after it
+                     (default 900, quick 90)
+  --jerrylock PATH   binary to measure (default dist/jerrylock)
+  --work-dir DIR     where to create the temporary inputs (default /dev/shm when it
+                     is a tmpfs, else the OS temp dir)
+  --page FILE        page to write (default docs/BENCHMARKS.md)
+  --chart FILE       SVG chart to write (default docs/benchmarks.svg)
+  --notes FILE       markdown appended to the page (default bench/NOTES.md)
+  --no-write         measure and print, but write neither page nor chart
+  -h, --help         show this help`;
+
+export class BenchUsageError extends Error {
+  readonly code = "EUSAGE";
+}
+
+function positiveInteger(option: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^[1-9][0-9]*$/.test(value)) {
+    throw new BenchUsageError(`invalid ${option} "${value}": expected a positive integer`);
+  }
+  return Number(value);
+}
+
+function parseSizes(value: string | undefined, fallback: number[]): number[] {
+  if (value === undefined) return fallback;
+  const sizes = value.split(",").map((part) => positiveInteger("--sizes", part.trim(), 0));
+  if (sizes.some((size) => size < 100)) {
+    throw new BenchUsageError(`invalid --sizes "${value}": each count must be at least 100 so 1% can be held`);
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+/** Parses the arguments after `bun scripts/bench.ts`; throws BenchUsageError on bad input. */
+export function parseBenchArgs(argv: string[], defaultWorkDir: string): BenchOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: "boolean", default: false },
+        sizes: { type: "string" },
+        runs: { type: "string" },
+        "start-runs": { type: "string" },
+        "max-seconds": { type: "string" },
+        jerrylock: { type: "string", default: "dist/jerrylock" },
+        "work-dir": { type: "string", default: defaultWorkDir },
+        page: { type: "string", default: "docs/BENCHMARKS.md" },
+        chart: { type: "string", default: "docs/benchmarks.svg" },
+        notes: { type: "string", default: "bench/NOTES.md" },
+        "no-write": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    throw new BenchUsageError((error as Error).message);
+  }
+  const values = parsed.values;
+  const quick = values.quick === true;
+
+  return {
+    quick,
+    sizes: parseSizes(values.sizes, quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]),
+    runs: positiveInteger("--runs", values.runs, quick ? 3 : 5),
+    startRuns: positiveInteger("--start-runs", values["start-runs"], quick ? 20 : 100),
+    maxSeconds: positiveInteger("--max-seconds", values["max-seconds"], quick ? 90 : 900),
+    jerrylock: values.jerrylock as string,
+    workDir: values["work-dir"] as string,
+    page: values.page as string,
+    chart: values.chart as string,
+    notes: values.notes as string,
+    write: values["no-write"] !== true,
+    help: values.help === true,
+  };
+}
