@@ -28,7 +28,7 @@ function reportOf(locks: LockReport[], durationMs = 12): CleanReport {
   };
 }
 
-/** A stand-in for process.stderr that records what is written. */
+/** Creates a stand-in for process.stderr that records every write. */
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { written: string[] } {
   const written: string[] = [];
   return {
