@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         return found;
       });
 
-  // Targets build one after another: each compile holds a ~110 MB runtime in memory.
+  // Targets build one after another, because each compile keeps a ~110 MB runtime in memory.
   const files: string[] = [];
   for (const target of selected) {
     const outfile = join(outdir, releaseFileName(target));

@@ -65,7 +65,8 @@ describe("build --all", () => {
   });
 
   test("covers seven targets", () => {
-    expect(RELEASE_TARGETS.map((target) => target.name).sort()).toEqual(Object.keys(EXPECTED).sort());
+    const names: string[] = RELEASE_TARGETS.map((target) => target.name);
+    expect(names.sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
   for (const target of RELEASE_TARGETS) {
