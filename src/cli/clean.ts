@@ -112,7 +112,7 @@ function parse(mode: Mode, argv: string[]): ParsedRun {
   try {
     parsed = parseArgs({ args: argv, options: mode === "clean" ? cleanOptions : sharedOptions, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\.$/, ""));
+    throw new UsageError(describeParseError(error as Error & { code?: string }, mode));
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
 
@@ -138,6 +138,18 @@ function parse(mode: Mode, argv: string[]): ParsedRun {
     verbose: values.verbose === true,
     quiet: values.quiet === true,
   };
+}
+
+// node:util parseArgs messages suggest "--" for positionals, which never helps
+// here; name the option and list the valid ones instead.
+function describeParseError(error: Error & { code?: string }, mode: Mode): string {
+  const valid = Object.entries(mode === "clean" ? cleanOptions : sharedOptions)
+    .map(([name, option]) => ("short" in option ? `-${option.short}/--${name}` : `--${name}`))
+    .join(", ");
+  const option = (/'([^']+)'/.exec(error.message)?.[1] ?? "").replace(/ <value>$/, "");
+  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option "${option}"; valid options: ${valid}`;
+  if (error.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") return `option "${option}" needs a value`;
+  return error.message.replace(/\.$/, "");
 }
 
 async function execute(mode: Mode, argv: string[]): Promise<number> {
@@ -202,7 +214,7 @@ function writeCleanText(report: CleanReport, options: ParsedRun): void {
   const colour = useColour(process.stderr);
   for (const lock of report.locks) {
     const problem = lock.verdict === "error" || lock.warning !== undefined;
-    if (options.verbose || (problem && !options.dryRun)) process.stderr.write(`jerrylock clean: ${formatDecision(lock, colour)}\n`);
+    if (options.verbose || problem) process.stderr.write(`jerrylock clean: ${formatDecision(lock, colour)}\n`);
   }
   if (!options.quiet) {
     process.stderr.write(`jerrylock clean: ${formatSummary(report, options.dryRun ? "would remove" : "removed")}\n`);

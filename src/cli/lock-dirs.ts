@@ -42,7 +42,7 @@ export function checkExplicitDir(path: string): string | null {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return `lock directory "${path}" does not exist; check the path or create it`;
-    return `cannot read lock directory "${path}": ${code ?? String(error)}`;
+    return `cannot read lock directory "${path}": ${code ?? String(error)}; check the path and its permissions`;
   }
 }
 

@@ -6,9 +6,10 @@ import { LIMITS } from "../core/defaults.ts";
 import { formatDuration } from "../core/duration.ts";
 import type { Verdict } from "../core/verdicts.ts";
 
-/** Colour only on a terminal, and never when NO_COLOR is set to anything. */
+/** Colour only on a terminal, and never when NO_COLOR is set to a non-empty value (no-color.org). */
 export function useColour(stream: NodeJS.WriteStream): boolean {
-  return stream.isTTY === true && process.env.NO_COLOR === undefined;
+  const noColour = process.env.NO_COLOR;
+  return stream.isTTY === true && (noColour === undefined || noColour === "");
 }
 
 const VERDICT_COLOUR: Partial<Record<Verdict, string>> = {
@@ -59,11 +60,14 @@ function formatAge(seconds: number): string {
   return seconds < 60 ? `${seconds}s` : formatDuration(seconds * 1000);
 }
 
-/** "removed 97 of 103 lock files in DIR (3 held, 2 fresh, 1 not a lock) in 12 ms" */
+/** Formats "removed 97 of 103 lock files in DIR (kept 3 held, 2 fresh, 1 not a lock) in 12ms". */
 export function formatSummary(report: CleanReport, action: "removed" | "would remove" | "listed"): string {
   const { summary } = report;
+  // A dry run removes nothing, but its stale and orphan files are the ones it would remove, not kept ones.
+  const wouldGo = (verdict: string, lock: CleanReport["locks"][number]): boolean =>
+    lock.verdict === verdict && (lock.removed || (action === "would remove" && (verdict === "stale" || verdict === "orphan")));
   const kept = Object.entries(summary.by_verdict)
-    .map(([verdict, count]) => ({ verdict, count: count - report.locks.filter((lock) => lock.removed && lock.verdict === verdict).length }))
+    .map(([verdict, count]) => ({ verdict, count: count - report.locks.filter((lock) => wouldGo(verdict, lock)).length }))
     .filter(({ count }) => count > 0)
     .map(({ verdict, count }) => `${count} ${verdict.replaceAll("-", " ")}`);
   const where = report.directories.join(", ");

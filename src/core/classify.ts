@@ -3,6 +3,7 @@
 // `--dry-run` can call it freely; `clean` re-checks inside the removal protocol.
 import type { DirHandle, FileStat, HeldCheck, HostIdentity, LockHolder, Platform, ProbeScan } from "../platform/types.ts";
 import { LIMITS } from "./defaults.ts";
+import { printableText } from "./display.ts";
 import { formatDuration } from "./duration.ts";
 import { parseOwnerRecord, type OwnerRecord } from "./owner-record.ts";
 import type { Verdict } from "./verdicts.ts";
@@ -45,11 +46,12 @@ export interface ClassifyContext {
 export function classify(entry: LockEntry, context: ClassifyContext): Decision | null {
   const { stat } = entry;
   const ageMs = context.now - stat.mtimeMs;
+  // Reasons quote record content and process names, which are untrusted text.
   const decide = (verdict: Verdict, reason: string, pid: number | null = null, command: string | null = null): Decision => ({
     verdict,
-    reason,
+    reason: printableText(reason),
     pid,
-    command,
+    command: command === null ? null : printableText(command),
     ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
   });
 
@@ -88,11 +90,16 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
     .join("; ");
   const withCaveats = (reason: string): string => (caveats === "" ? reason : `${reason}; ${caveats}`);
 
+  if (parsed.kind === "partial" && !recordTooYoung) {
+    return decide("not-a-lock", withCaveats(`content is unterminated JSON, ${formatDuration(ageMs)} old, so no writer is finishing it`));
+  }
   if (parsed.kind === "partial" || (parsed.kind === "unrecognised" && recordTooYoung)) {
     return decide("fresh", withCaveats(`owner record is still being written (${formatDuration(ageMs)} old)`));
   }
   if (parsed.kind === "record" && parsed.record.pid > 0) {
-    if (!parsed.terminated && recordTooYoung) {
+    // The run's processes are all gone, so an unfinished record of theirs never will be finished.
+    const writtenByRun = context.runScope?.pids.has(parsed.record.pid) === true;
+    if (!parsed.terminated && recordTooYoung && !writtenByRun) {
       return decide("fresh", withCaveats(`owner record has no final newline yet (${formatDuration(ageMs)} old), so it may still be being written`), parsed.record.pid);
     }
     const byRecord = decideByRecord(parsed.record, stat, context, decide);

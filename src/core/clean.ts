@@ -5,7 +5,10 @@ import type { DirHandle, FileStat, Platform } from "../platform/types.ts";
 import { PlatformError } from "../platform/types.ts";
 import { classify, type Decision, type LockEntry, type RunScope } from "./classify.ts";
 import { removeThroughProtocol, type RemovalHooks } from "./remove.ts";
+import { displayBytes, printableText } from "./display.ts";
 import { REMOVABLE, type Verdict } from "./verdicts.ts";
+
+export { displayBytes, printableText };
 
 export interface CleanOptions {
   /** false for `ls`: decide only, never open for writing, never lock. */
@@ -84,6 +87,10 @@ export function cleanDirectories(platform: Platform, directories: string[], opti
     }
     try {
       failedRemovals += cleanDirectory(platform, dir, options, locks);
+    } catch (error) {
+      // Only listing the directory itself can fail here; every per-file failure is a report line.
+      if (error instanceof PlatformError) throw new DirectoryError(path, error);
+      throw error;
     } finally {
       platform.closeDir(dir);
     }
@@ -92,8 +99,17 @@ export function cleanDirectories(platform: Platform, directories: string[], opti
   return { directories, locks, summary: summarize(locks, failedRemovals, platform.now() - startedAt) };
 }
 
+/** A listed entry, or one that could not be inspected and is reported as an error. */
+interface ScanItem {
+  entry: LockEntry;
+  /** Why the entry could not be inspected; it then gets the verdict `error`. */
+  problem?: string;
+}
+
+const NO_STAT: FileStat = { kind: "unknown", dev: "", ino: 0n, size: 0, mtimeMs: 0, nlink: 0, uid: -1 };
+
 function cleanDirectory(platform: Platform, root: DirHandle, options: CleanOptions, out: LockReport[]): number {
-  const entries: LockEntry[] = [];
+  const entries: ScanItem[] = [];
   const subdirectories: DirHandle[] = [];
   const glob = new Bun.Glob(options.pattern);
 
@@ -110,16 +126,10 @@ function collectEntries(
   dir: DirHandle,
   options: CleanOptions,
   glob: Bun.Glob,
-  entries: LockEntry[],
+  entries: ScanItem[],
   subdirectories: DirHandle[],
 ): void {
-  let names: Uint8Array[];
-  try {
-    names = platform.listDir(dir);
-  } catch (error) {
-    if (error instanceof PlatformError) throw new DirectoryError(dir.path, error);
-    throw error;
-  }
+  const names = platform.listDir(dir);
   names.sort((a, b) => Buffer.compare(a, b));
 
   for (const name of names) {
@@ -131,8 +141,8 @@ function collectEntries(
     try {
       stat = platform.statAt(dir, name);
     } catch (error) {
-      if (!(error instanceof PlatformError) || !matches) continue;
-      entries.push({ dir, name, displayPath, stat: { kind: "unknown", dev: "", ino: 0n, size: 0, mtimeMs: 0, nlink: 0, uid: -1 } });
+      if (!(error instanceof PlatformError)) throw error;
+      if (matches) entries.push({ entry: { dir, name, displayPath, stat: NO_STAT }, problem: `cannot stat the entry: ${error.message}` });
       continue;
     }
     if (stat === null) continue;
@@ -144,20 +154,23 @@ function collectEntries(
         collectEntries(platform, subdirectory, options, glob, entries, subdirectories);
       } catch (error) {
         if (!(error instanceof PlatformError)) throw error;
+        // One unreadable subdirectory must not hide the rest of the tree.
+        entries.push({ entry: { dir, name, displayPath, stat }, problem: `cannot read subdirectory: ${error.message}; its files were not checked` });
+        continue;
       }
     }
-    if (matches) entries.push({ dir, name, displayPath, stat });
+    if (matches) entries.push({ entry: { dir, name, displayPath, stat } });
   }
 }
 
-function decideAndRemove(platform: Platform, root: DirHandle, entries: LockEntry[], options: CleanOptions, out: LockReport[]): number {
+function decideAndRemove(platform: Platform, root: DirHandle, entries: ScanItem[], options: CleanOptions, out: LockReport[]): number {
   if (entries.length === 0) return 0;
 
   const scan = platform.beginScan(root);
   const host = platform.host();
   let failedRemovals = 0;
 
-  for (const [index, entry] of entries.entries()) {
+  for (const [index, { entry, problem }] of entries.entries()) {
     options.onProgress?.(index, entries.length);
     if (options.deadlineMs !== undefined && platform.now() > options.deadlineMs) {
       out.push(report(entry, { verdict: "not-checked", reason: "not reached before --timeout; kept", pid: null, command: null, ageSeconds: 0 }, false, null));
@@ -165,8 +178,8 @@ function decideAndRemove(platform: Platform, root: DirHandle, entries: LockEntry
     }
 
     let decision: Decision | null;
-    if (entry.stat.kind === "unknown" && entry.stat.uid === -1) {
-      decision = { verdict: "error", reason: "cannot stat the entry", pid: null, command: null, ageSeconds: 0 };
+    if (problem !== undefined) {
+      decision = { verdict: "error", reason: problem, pid: null, command: null, ageSeconds: 0 };
     } else {
       try {
         decision = classify(entry, { platform, scan, host, now: platform.now(), maxAgeMs: options.maxAgeMs, runScope: options.runScope });
@@ -200,11 +213,12 @@ function report(entry: LockEntry, decision: Decision, removed: boolean, warning:
   const line: LockReport = {
     path: entry.displayPath,
     verdict: decision.verdict,
-    reason: decision.reason,
+    // Reasons quote record content and process names, which are untrusted text.
+    reason: printableText(decision.reason),
     removed,
     pid: decision.pid,
-    command: decision.command,
-    age_seconds: decision.verdict === "not-checked" || entry.stat.uid === -1 ? null : decision.ageSeconds,
+    command: decision.command === null ? null : printableText(decision.command),
+    age_seconds: decision.verdict === "not-checked" || entry.stat === NO_STAT ? null : decision.ageSeconds,
   };
   if (warning !== null) line.warning = warning;
   return line;
@@ -224,40 +238,6 @@ function summarize(locks: LockReport[], failedRemovals: number, durationMs: numb
     duration_ms: Math.round(durationMs),
     by_verdict: byVerdict,
   };
-}
-
-/** Escapes a raw file name for display: invalid UTF-8 and control bytes become \xNN. */
-export function displayBytes(name: Uint8Array): string {
-  if (isPlainAscii(name)) return Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString("latin1");
-
-  let text = "";
-  const decoded = utf8Decoder.decode(name);
-  const valid = Buffer.from(decoded, "utf8").equals(Buffer.from(name));
-  if (!valid) {
-    for (const byte of name) text += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : escapeByte(byte);
-    return text;
-  }
-  for (const character of decoded) {
-    const code = character.codePointAt(0)!;
-    if (code < 0x20 || code === 0x7f) text += escapeByte(code);
-    else if (character === "\\") text += "\\\\";
-    else text += character;
-  }
-  return text;
-}
-
-const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
-
-function isPlainAscii(name: Uint8Array): boolean {
-  for (const byte of name) if (byte < 0x20 || byte >= 0x7f || byte === 0x5c) return false;
-  return true;
-}
-
-function escapeByte(byte: number): string {
-  if (byte === 0x0a) return "\\n";
-  if (byte === 0x09) return "\\t";
-  if (byte === 0x5c) return "\\\\";
-  return `\\x${byte.toString(16).padStart(2, "0")}`;
 }
 
 function joinDisplay(directory: string, name: string): string {

@@ -41,8 +41,9 @@ export function parseOwnerRecord(bytes: Uint8Array, maxPid: number): RecordParse
     return { kind: "unrecognised", reason: "content is not text" };
   }
 
+  // Records written on Windows end in CRLF.
   const terminated = text.endsWith("\n");
-  const body = terminated ? text.slice(0, -1) : text;
+  const body = text.endsWith("\r\n") ? text.slice(0, -2) : terminated ? text.slice(0, -1) : text;
 
   const bare = /^ *(\d{1,12})$/.exec(body);
   if (bare?.[1] !== undefined) {

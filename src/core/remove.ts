@@ -54,7 +54,17 @@ export function removeThroughProtocol(platform: Platform, entry: LockEntry, hook
   } catch (error) {
     return failure("remove", error);
   } finally {
+    closeQuietly(platform, file);
+  }
+}
+
+// Closing only releases jerrylock's own locks; a failure there cannot undo or
+// invalidate the outcome, so it must not abort the rest of the run.
+function closeQuietly(platform: Platform, file: CandidateHandle): void {
+  try {
     platform.closeCandidate(file);
+  } catch (error) {
+    if (!(error instanceof PlatformError)) throw error;
   }
 }
 

@@ -510,8 +510,8 @@ function readLinkOrUndefined(path: string): string | undefined {
 
 /** Linux dev_t to "MAJOR:MINOR", as glibc's major() and minor() decode it. */
 export function devMajorMinor(dev: bigint): string {
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
   return `${major}:${minor}`;
 }
 

@@ -83,6 +83,6 @@ describe("checkExplicitDir", () => {
   test("names the error code of a path below a file", () => {
     const file = join(mkdir("below-file"), "plain");
     writeFileSync(file, "");
-    expect(checkExplicitDir(join(file, "locks"))).toBe(`cannot read lock directory "${join(file, "locks")}": ENOTDIR`);
+    expect(checkExplicitDir(join(file, "locks"))).toBe(`cannot read lock directory "${join(file, "locks")}": ENOTDIR; check the path and its permissions`);
   });
 });

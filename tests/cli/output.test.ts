@@ -72,7 +72,7 @@ describe("formatSummary", () => {
   });
 
   // "would remove 2 of 3 (kept 1 stale, 1 orphan, 1 held)" counts the same two files twice.
-  test.failing("keeps removable files out of a dry run's kept counts", () => {
+  test("keeps removable files out of a dry run's kept counts", () => {
     const report = reportOf([line("/locks/a.lock", "stale"), line("/locks/b.lock", "orphan"), line("/locks/c.lock", "held")]);
     expect(formatSummary(report, "would remove")).toBe("would remove 2 of 3 lock files in /locks (kept 1 held) in 12ms");
   });

@@ -355,7 +355,7 @@ describe("classify: records still being written", () => {
 
   // An unfinished record whose writer stopped long ago is no owner record;
   // reporting it as "still being written" for ever is misleading.
-  test.failing("rejects partial JSON once settled", () => {
+  test("rejects partial JSON once settled", () => {
     expect(decide({ content: '{"pid":12', mtimeMs: OLD }).verdict).toBe("not-a-lock");
   });
 
@@ -435,7 +435,7 @@ describe("classify: run scope", () => {
 
   // Many pidfile writers end without a newline, and the run's cleanup starts
   // right after its child exits, so such a record is usually under 5 s old.
-  test.failing("removes an unterminated record naming a run pid", () => {
+  test("removes an unterminated record naming a run pid", () => {
     const spec: FakeFileSpec = { content: `${DEAD_PID}`, mtimeMs: NOW - 1000 };
     expect(decide(spec, { runScope: { startedAtMs: runStartedAt, pids: new Set([DEAD_PID]) } }).verdict).toBe("stale");
   });
@@ -448,7 +448,7 @@ describe("classify: run scope", () => {
 
 describe("classify: reasons", () => {
   // Host names come from file content; a terminal must not interpret them.
-  test.failing("escapes control characters from the record", () => {
+  test("escapes control characters from the record", () => {
     const decision = decide({ content: `${DEAD_PID} evil\x1b[2J\n` });
 
     expect(decision.verdict).toBe("foreign");

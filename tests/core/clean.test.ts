@@ -151,7 +151,7 @@ describe("cleanDirectories: clean", () => {
   });
 
   // The reason is the user's only clue; "cannot stat the entry" drops the errno.
-  test.failing("names the stat error in the reason", () => {
+  test("names the stat error in the reason", () => {
     const fake = mixedWorld();
     fake.fail("statAt", new PlatformError("EACCES", "statx", "stale.lock"), { path: "stale.lock" });
     expect(lockAt(run(fake), "/locks/stale.lock").reason).toContain("EACCES");
@@ -329,14 +329,14 @@ describe("cleanDirectories: selection", () => {
   });
 
   // A subdirectory that cannot be opened vanishes from the report without a word.
-  test.failing("reports a subdirectory it cannot open", () => {
+  test("reports a subdirectory it cannot open", () => {
     const fake = patternWorld();
     fake.fail("openSubdir", new PlatformError("EACCES", "open directory", "/locks/sub"), { path: "sub" });
     expect(run(fake, { recursive: true }).locks.map((lock) => lock.path)).toContain("/locks/sub");
   });
 
   // One unlistable subdirectory throws DirectoryError and loses the report of every other file.
-  test.failing("continues past an unlistable subdirectory", () => {
+  test("continues past an unlistable subdirectory", () => {
     const fake = patternWorld();
     fake.fail("listDir", new PlatformError("EIO", "list directory", "/locks/sub"), { path: "/locks/sub" });
     expect(() => run(fake, { recursive: true })).not.toThrow();
@@ -432,7 +432,7 @@ describe("displayBytes", () => {
   });
 
   // C1 controls such as U+009B (CSI) act as escape sequences on some terminals.
-  test.failing("escapes C1 control characters", () => {
+  test("escapes C1 control characters", () => {
     expect(displayBytes(encode("a\u009b2Jb"))).not.toContain("\u009b");
   });
 });
