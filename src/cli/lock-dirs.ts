@@ -13,7 +13,8 @@ export interface LockDirs {
   message?: string;
 }
 
-export function resolveLockDirs(explicit: string[], cwd: string, env: Record<string, string | undefined>): LockDirs {
+/** `directoryOption` names how the caller's user passes a directory, for the message. */
+export function resolveLockDirs(explicit: string[], cwd: string, env: Record<string, string | undefined>, directoryOption = "a DIR"): LockDirs {
   if (explicit.length > 0) return { dirs: explicit, source: "explicit" };
 
   const fromEnvironment = env[DEFAULTS.dirEnvironmentVariable];
@@ -30,7 +31,7 @@ export function resolveLockDirs(explicit: string[], cwd: string, env: Record<str
   return {
     dirs: [],
     source: "none",
-    message: `no ${DEFAULTS.rootMarker} folder in "${resolve(cwd)}" or any parent; pass a DIR or set ${DEFAULTS.dirEnvironmentVariable}`,
+    message: `no ${DEFAULTS.rootMarker} folder in "${resolve(cwd)}" or any parent; pass ${directoryOption} or set ${DEFAULTS.dirEnvironmentVariable}`,
   };
 }
 

@@ -17,7 +17,7 @@ export type LockDirChoice = { kind: "dirs"; dirs: string[] } | { kind: "invalid"
  * missing only skips the passes, so a container still starts its command.
  */
 export function chooseLockDirs(explicit: string[], log: RunLog): LockDirChoice {
-  const found = resolveLockDirs(explicit, process.cwd(), process.env);
+  const found = resolveLockDirs(explicit, process.cwd(), process.env, "--lock-dir DIR");
   if (found.source === "explicit") {
     for (const dir of found.dirs) {
       const problem = checkExplicitDir(dir) ?? checkReadable(dir);
