@@ -7,21 +7,25 @@
  *   -a SECONDS  minimum age by mtime (default 300)
  *   -L          skip the write lease, to measure what the lease costs
  *
- * Per candidate (a name ending in ".lock"):
+ * Per candidate (a name ending in ".lock"), in the order jerrylock uses:
  *   fstatat(NOFOLLOW)  regular, empty, older than the threshold
  *   openat(NOFOLLOW|NONBLOCK) relative to the directory descriptor
  *   fstat              same device and inode as the first stat
  *   flock(LOCK_EX|LOCK_NB)            fails on a flock holder
  *   fcntl(F_OFD_SETLK, F_WRLCK)       fails on a POSIX or OFD holder
- *   fcntl(F_SETLEASE, F_WRLCK)        fails when any other process has it open
  *   fstatat(NOFOLLOW)  the name still points at the inode we hold
+ *   fcntl(F_SETSIG, SIGURG)           a lease break must not kill us with SIGIO
+ *   fcntl(F_SETLEASE, F_WRLCK)        fails when any other process has it open
  *   unlinkat           while every lock above is held
+ *   fcntl(F_GETLEASE)  anything but F_WRLCK: someone opened it meanwhile
+ *   fcntl(F_SETLEASE, F_UNLCK), close
  * Prints "removed N kept M" to stdout.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +53,19 @@ static int remove_if_stale(int dir_fd, const char *name, time_t cutoff, int use_
     if (fstat(fd, &opened) != 0 || opened.st_dev != before.st_dev || opened.st_ino != before.st_ino) goto done;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) goto done;
     if (fcntl(fd, F_OFD_SETLK, &ofd) != 0) goto done;
-    if (use_lease && fcntl(fd, F_SETLEASE, F_WRLCK) != 0) goto done;
-    if (fstatat(dir_fd, name, &after, AT_SYMLINK_NOFOLLOW) == 0 && after.st_dev == opened.st_dev &&
-        after.st_ino == opened.st_ino && unlinkat(dir_fd, name, 0) == 0) {
-        removed = 1;
+    if (fstatat(dir_fd, name, &after, AT_SYMLINK_NOFOLLOW) != 0 || after.st_dev != opened.st_dev ||
+        after.st_ino != opened.st_ino) {
+        goto done;
     }
-    if (use_lease) fcntl(fd, F_SETLEASE, F_UNLCK);
+    if (use_lease) {
+        fcntl(fd, F_SETSIG, SIGURG);
+        if (fcntl(fd, F_SETLEASE, F_WRLCK) != 0) goto done;
+    }
+    if (unlinkat(dir_fd, name, 0) == 0) removed = 1;
+    if (use_lease) {
+        if (fcntl(fd, F_GETLEASE) != F_WRLCK) fprintf(stderr, "floor: \"%s\" was opened during its removal\n", name);
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+    }
 done:
     close(fd);
     return removed;

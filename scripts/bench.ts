@@ -122,14 +122,16 @@ function cleaners(floor: string, jerrylock: string): Cleaner[] {
 }
 
 /** Runs a command once; returns null when it exits 0, else why it cannot be measured. */
-function tryCommand(argv: string[]): string | null {
+function tryCommand(argv: string[], cwd: string): string | null {
   if (!existsSync(argv[0] as string) && Bun.which(argv[0] as string) === null) return `${argv[0]} not found`;
-  const result = spawnSync(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const result = spawnSync(argv, { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   if (result.exitCode === 0) return null;
   return `exit status ${result.exitCode}: ${firstLine(result.stderr.toString()) || "no message"}`;
 }
 
-function startCommands(noop: string, jerrylock: string, lockPath: string, unavailable: Unavailable[]): StartCommand[] {
+function startCommands(noop: string, jerrylock: string, tmp: string, unavailable: Unavailable[]): StartCommand[] {
+  const lockPath = join(tmp, "with.lock");
+  writeFileSync(lockPath, "");
   const candidates: (StartCommand & { debianPackage?: string })[] = [
     { id: "true", label: "/bin/true", argv: ["/bin/true"] },
     { id: "noop", label: "bun no-op", argv: [noop] },
@@ -142,7 +144,7 @@ function startCommands(noop: string, jerrylock: string, lockPath: string, unavai
   ];
   const available: StartCommand[] = [];
   for (const { debianPackage, ...command } of candidates) {
-    const problem = tryCommand(command.argv);
+    const problem = tryCommand(command.argv, tmp);
     if (problem === null) {
       available.push(command);
     } else {
@@ -227,7 +229,7 @@ async function measureCleaners(
   return results;
 }
 
-async function measureMemory(noop: string, jerrylock: string, unavailable: Unavailable[]): Promise<RssResult[]> {
+async function measureMemory(noop: string, jerrylock: string, cwd: string, unavailable: Unavailable[]): Promise<RssResult[]> {
   const wrappers: [string, string[]][] = [
     ["jerrylock run", [jerrylock, "run", "--"]],
     ["bun no-op awaiting its child", [noop]],
@@ -236,7 +238,7 @@ async function measureMemory(noop: string, jerrylock: string, unavailable: Unava
   ];
   const rows: RssResult[] = [];
   for (const [label, prefix] of wrappers) {
-    const row = await measureRss(label, prefix);
+    const row = await measureRss(label, prefix, cwd);
     if (row.peakBytes === null) unavailable.push({ label: `RSS of ${label}`, reason: `not available: ${row.error}` });
     rows.push(row);
   }
@@ -311,12 +313,10 @@ async function main(argv: string[]): Promise<number> {
     const list = cleaners(floor, jerrylock);
     const cleanerResults = await measureCleaners(options, list, tmp, holders, unavailable, deadline);
 
-    const lockPath = join(tmp, "with.lock");
-    writeFileSync(lockPath, "");
-    const commands = startCommands(noop, jerrylock, lockPath, unavailable);
+    const commands = startCommands(noop, jerrylock, tmp, unavailable);
     log(`timing ${commands.length} start-up commands with hyperfine`);
     const startResults: StartResult[] = await hyperfine(commands, options.startRuns, tmp);
-    const rss = await measureMemory(noop, jerrylock, unavailable);
+    const rss = await measureMemory(noop, jerrylock, tmp, unavailable);
 
     // Write the page and the chart.
     const report: BenchReport = {

@@ -100,7 +100,9 @@ export async function hyperfine(commands: StartCommand[], runs: number, workDir:
   for (const command of commands) {
     argv.push("--command-name", command.label, displayCommand(command.argv));
   }
-  const child = Bun.spawn(argv, { stdout: "inherit", stderr: "inherit" });
+  // A working directory with no .jerry folder above it, so `run` and `with`
+  // find no lock directory to clean, as in a container.
+  const child = Bun.spawn(argv, { cwd: workDir, stdout: "inherit", stderr: "inherit" });
   const exitCode = await child.exited;
   if (exitCode !== 0) throw new Error(`hyperfine exited with status ${exitCode}: see its output above`);
 
@@ -135,10 +137,10 @@ function statusField(status: string, field: string): number | null {
  * `sleep`, reads the wrapper's memory from /proc while the child sleeps, and
  * kills the child.
  */
-export async function measureRss(label: string, prefix: string[]): Promise<RssResult> {
+export async function measureRss(label: string, prefix: string[], cwd: string): Promise<RssResult> {
   const childArgv = ["/bin/sh", "-c", "echo ready $$; exec sleep 30"];
   const display = displayCommand([...prefix, ...childArgv]);
-  const wrapper = Bun.spawn([...prefix, ...childArgv], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const wrapper = Bun.spawn([...prefix, ...childArgv], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => wrapper.kill("SIGKILL"), 10_000);
 
   try {
