@@ -42,7 +42,8 @@ never runs CMD on a file that was removed under it. The file then holds an
 owner record (pid, host, boot id, pid namespace, start time, tool version).
 
 CMD inherits the locked descriptor as fd ${INHERITED_LOCK_FD}, so the lock stays held while CMD
-runs, even when jerrylock itself is killed. LOCKFILE is kept, unlocked, when
+runs, even when jerrylock itself is killed (not on Windows, where only
+jerrylock holds it). LOCKFILE is kept, unlocked, when
 another process has it open (a flock(1) waiter, for example) or when CMD left
 processes running that may hold fd ${INHERITED_LOCK_FD}; the next holder or 'jerrylock clean'
 removes it. A file whose holder crashed has a dead owner and no lock, so the
@@ -211,10 +212,12 @@ async function runHoldingLock(lock: HeldLock, path: string, command: string[], c
   let child;
   try {
     // Bun opens every descriptor of its own with O_CLOEXEC, so CMD gets
-    // stdin, stdout, stderr and the lock, and nothing else.
+    // stdin, stdout, stderr and the lock, and nothing else. A Windows HANDLE
+    // is no C runtime descriptor, so there jerrylock alone holds the lock.
+    const lockDescriptor = control.os === "windows" ? [] : [lock.handle];
     child = Bun.spawn([path, ...args], {
       argv0: name,
-      stdio: ["inherit", "inherit", "inherit", lock.handle],
+      stdio: ["inherit", "inherit", "inherit", ...lockDescriptor],
       env: process.env,
     });
   } catch (error) {
