@@ -3,7 +3,7 @@
 // docs/BENCHMARKS.md and docs/benchmarks.svg. See `--help` for the options.
 import { spawnSync } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, release, tmpdir, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { Holders, THRESHOLD_MINUTES } from "./bench/inputs.ts";
 import {
@@ -288,6 +288,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const startedAt = new Date();
+  const startLoad = loadavg()[0] ?? Number.NaN;
   const deadline = startedAt.getTime() + options.maxSeconds * 1000;
   const jerrylock = resolve(options.jerrylock);
 
@@ -325,6 +326,7 @@ async function main(argv: string[]): Promise<number> {
       startedAt,
       durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
       machine: machineInfo(options.workDir),
+      load: [startLoad, loadavg()[0] ?? Number.NaN],
       versions: versions(jerrylock),
       cleaners: list,
       cleanerResults,

@@ -15,7 +15,10 @@ export interface Cleaner {
 }
 
 export interface CleanerSample {
+  /** Wall time from spawn to exit. */
   ms: number;
+  /** User plus system CPU time of the cleaner process, which other load on the machine disturbs less. */
+  cpuMs: number;
   exitCode: number;
   check: RoundCheck;
   held: number;
@@ -58,7 +61,8 @@ export async function runRound(
 
     const stderr = await stderrText;
     const check = checkRound(input);
-    return { sample: { ms, exitCode, check, held: input.held.length }, stderr };
+    const cpuMs = Number(child.resourceUsage()?.cpuTime.total ?? 0n) / 1000;
+    return { sample: { ms, cpuMs, exitCode, check, held: input.held.length }, stderr };
   } finally {
     await holders.release();
     emptyRound(input);
@@ -77,11 +81,13 @@ export interface StartResult {
   meanMs: number;
   stddevMs: number;
   minMs: number;
+  /** Mean user plus system CPU time. */
+  cpuMs: number;
   runs: number;
 }
 
 interface HyperfineJson {
-  results: { command: string; mean: number; stddev: number; median: number; min: number; times: number[] }[];
+  results: { command: string; mean: number; stddev: number; median: number; min: number; user: number; system: number; times: number[] }[];
 }
 
 function shellWord(word: string): string {
@@ -113,6 +119,7 @@ export async function hyperfine(commands: StartCommand[], runs: number, workDir:
     meanMs: result.mean * 1000,
     stddevMs: result.stddev * 1000,
     minMs: result.min * 1000,
+    cpuMs: (result.user + result.system) * 1000,
     runs: result.times.length,
   }));
 }

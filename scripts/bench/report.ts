@@ -14,6 +14,8 @@ export interface BenchReport {
   startedAt: Date;
   durationSeconds: number;
   machine: [string, string][];
+  /** 1-minute load average when the run started and when it ended; other load makes wall times noisy. */
+  load: [number, number];
   versions: [string, string][];
   cleaners: Cleaner[];
   cleanerResults: CleanerResult[];
@@ -46,10 +48,11 @@ function table(header: string[], rows: string[][]): string {
   return lines.join("\n");
 }
 
-/** Median wall time in ms of one cleaner at one size, NaN when not measured. */
-export function cleanerMedian(results: CleanerResult[], id: string, size: number): number {
+/** Median wall time in ms of one cleaner at one size (CPU time with `cpu`), NaN when not measured. */
+export function cleanerMedian(results: CleanerResult[], id: string, size: number, cpu = false): number {
   const result = results.find((candidate) => candidate.cleaner.id === id && candidate.size === size);
-  return result === undefined || result.samples.length === 0 ? Number.NaN : median(result.samples.map((sample) => sample.ms));
+  if (result === undefined || result.samples.length === 0) return Number.NaN;
+  return median(result.samples.map((sample) => (cpu ? sample.cpuMs : sample.ms)));
 }
 
 function startMedian(results: StartResult[], id: string): number {
@@ -156,11 +159,13 @@ function cleanerTables(report: BenchReport): string {
     const find = cleanerMedian(results, "find", size);
     const floor = cleanerMedian(results, "floor", size);
     const python = cleanerMedian(results, "python", size);
+    const floorCpu = cleanerMedian(results, "floor", size, true);
     const rows: string[][] = [];
     for (const cleaner of report.cleaners) {
       const result = results.find((candidate) => candidate.cleaner.id === cleaner.id && candidate.size === size);
       if (result === undefined || result.samples.length === 0) continue;
       const ms = median(result.samples.map((sample) => sample.ms));
+      const cpuMs = median(result.samples.map((sample) => sample.cpuMs));
       const rss = result.maxRssBytes;
       rows.push([
         cleaner.label,
@@ -169,12 +174,14 @@ function cleanerTables(report: BenchReport): string {
         formatRatio(ms / find),
         formatRatio(ms / floor),
         formatRatio(ms / python),
+        formatMs(cpuMs),
+        formatRatio(cpuMs / floorCpu),
         rss === null ? "n/a" : (rss / MB).toFixed(1),
         String(result.samples.length),
       ]);
     }
     sections.push(`### ${formatCount(size)} files (${Math.ceil(size / 100)} held)\n\n${table(
-      ["cleaner", "median ms", "µs per file", "vs find", "vs C floor", "vs Python", "max RSS MB", "rounds"],
+      ["cleaner", "median ms", "µs per file", "vs find", "vs C floor", "vs Python", "CPU ms", "CPU vs C floor", "max RSS MB", "rounds"],
       rows,
     )}`);
   }
@@ -227,9 +234,10 @@ function startTable(report: BenchReport): string {
       formatMs(result.minMs),
       formatRatio(result.medianMs / baseline),
       versus,
+      formatMs(result.cpuMs),
     ];
   });
-  return table(["command", "median ms", "mean ± sd ms", "min ms", "vs /bin/true", "ratio"], rows);
+  return table(["command", "median ms", "mean ± sd ms", "min ms", "vs /bin/true", "ratio", "CPU ms (mean)"], rows);
 }
 
 function rssTable(report: BenchReport): string {
@@ -262,7 +270,7 @@ ${report.quick ? "This is a **quick run** (`--quick`): fewer sizes and rounds, s
 ${unavailable}
 ## Machine
 
-${table(["", ""], report.machine)}
+${table(["", ""], [...report.machine, ["load average (1 min) at start and end", `${report.load[0].toFixed(2)}, ${report.load[1].toFixed(2)}`]])}
 
 ${table(["tool", "version"], report.versions)}
 
@@ -286,6 +294,8 @@ Every 100th file (1%) is held by one of two long-lived Python processes
 lock, or open with no lock (as a process blocked in \`lockf\` has it). The
 holders lock their files before the clock starts. The time is the wall time
 from spawn to exit of the cleaner, median over rounds, ${report.runsNote}.
+CPU time (user plus system of the cleaner process) is shown beside it because
+other load on the machine inflates wall times more than CPU times.
 Creating the files and checking the result are outside the timed region. The
 cleaners take turns within each round, so they see the same state of the
 machine.
