@@ -72,7 +72,9 @@ export type LockErrorCode =
   /** The path is a symlink, which jerrylock never follows. */
   | "ELOOP"
   /** The path exists but is not a regular file (directory, fifo, socket, device). */
-  | "ENOTREG";
+  | "ENOTREG"
+  /** The file has content that is neither empty nor an owner record, so it is no lock file. */
+  | "ENOTLOCK";
 
 /** Failure to acquire a lock; `code` is one of LockErrorCode or the errno name of a failed OS call. */
 export class LockError extends Error {
@@ -230,6 +232,10 @@ function tryAcquireOnce(path: string, dir: DirHandle, name: Uint8Array, context:
     const current = platform.statAt(dir, name);
     if (current === null || !sameFile(current, opened)) return { kind: "replaced" };
 
+    // The record overwrites the file and release removes it, so only an empty
+    // file or an owner record may be taken: never a script, a Cargo.lock or data.
+    assertLockContent(platform, dir, name, current, path);
+
     const record = ownerRecordFields(platform, context.tool);
     platform.writeRecord(file, new TextEncoder().encode(formatOwnerRecord(record)));
     keepOpen = true;
@@ -357,6 +363,19 @@ function assertRegular(stat: FileStat, path: string): void {
     throw new LockError("ELOOP", path, `lock file "${path}" is a symlink, which jerrylock never follows: lock the target path or remove the symlink`);
   }
   throw new LockError("ENOTREG", path, `lock file "${path}" is a ${stat.kind}, not a regular file: choose another path`);
+}
+
+function assertLockContent(platform: Platform, dir: DirHandle, name: Uint8Array, stat: FileStat, path: string): void {
+  const advice = `jerrylock with overwrites LOCKFILE and removes it on exit, so give it a path of its own, such as "${path}.lock"`;
+  if (stat.size > LIMITS.recordMaxBytes) {
+    throw new LockError("ENOTLOCK", path, `"${path}" is not a lock file (${stat.size} bytes, more than an owner record): ${advice}`);
+  }
+  if (stat.size === 0) return;
+
+  const content = platform.readAt(dir, name, stat, LIMITS.recordMaxBytes);
+  if (content === null) return;
+  const parsed = parseOwnerRecord(content, platform.maxPid);
+  if (parsed.kind === "unrecognised") throw new LockError("ENOTLOCK", path, `"${path}" is not a lock file (${parsed.reason}): ${advice}`);
 }
 
 function asLockError(error: unknown, path: string, action: string): LockError {
