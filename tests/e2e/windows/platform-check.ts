@@ -10,6 +10,7 @@
 //   remove DIR NAME      run the removal protocol and print its outcome as JSON
 //   inspect PID          print inspectProcess(PID) as JSON
 //   self                 print selfPid, host and inspectProcess(self) as JSON
+//   wait                 print "ready PID" and wait, as the command of `jerrylock with`
 import { dlopen, FFIType } from "bun:ffi";
 import { removeThroughProtocol } from "../../../src/core/remove.ts";
 import { ACCESS, DISPOSITION, loadWin32, OPTIONS, SHARE } from "../../../src/platform/windows-api.ts";
@@ -85,6 +86,10 @@ switch (mode) {
     print(removeThroughProtocol(platform, { dir, name, displayPath: second!, stat }));
     break;
   }
+  case "wait":
+    process.stdout.write(`ready ${platform.selfPid()}\n`);
+    await waitForStdinEnd();
+    break;
   case "inspect":
     print(platform.inspectProcess(Number(first)));
     break;
@@ -92,6 +97,6 @@ switch (mode) {
     print({ pid: platform.selfPid(), host: platform.host(), self: platform.inspectProcess(platform.selfPid()), now: platform.now() });
     break;
   default:
-    process.stderr.write(`platform-check: unknown mode "${mode}"; modes: hold-lock, hold-open, probe, remove, inspect, self\n`);
+    process.stderr.write(`platform-check: unknown mode "${mode}"; modes: hold-lock, hold-open, probe, remove, inspect, self, wait\n`);
     process.exitCode = 2;
 }
