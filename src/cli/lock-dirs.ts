@@ -2,7 +2,7 @@
 // JERRYLOCK_DIR, then .jerry/local/locks of the nearest ancestor of the
 // working directory that has a .jerry folder, the way git finds .git.
 import { statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { DEFAULTS } from "../core/defaults.ts";
 
 export interface LockDirs {
@@ -24,7 +24,7 @@ export function resolveLockDirs(explicit: string[], cwd: string, env: Record<str
     if (isDirectory(join(directory, DEFAULTS.rootMarker))) {
       const locks = join(directory, DEFAULTS.lockDirBelowRoot);
       if (isDirectory(locks)) return { dirs: [locks], source: "discovered" };
-      return { dirs: [], source: "none", message: `no lock directory: "${locks}" does not exist, so there is nothing to clean` };
+      return { dirs: [], source: "none", message: `no lock directory: "${locks}" does not exist, so there are no lock files` };
     }
     if (dirname(directory) === directory) break;
   }
@@ -45,6 +45,15 @@ export function checkExplicitDir(path: string): string | null {
     if (code === "ENOENT") return `lock directory "${path}" does not exist; check the path or create it`;
     return `cannot read lock directory "${path}": ${code ?? String(error)}; check the path and its permissions`;
   }
+}
+
+/**
+ * Returns `path` relative to `cwd` when it lies below it, so that reports read
+ * as git shows paths; otherwise returns it unchanged.
+ */
+export function relativeBelow(path: string, cwd: string): string {
+  const relativePath = relative(resolve(cwd), path);
+  return relativePath === "" || relativePath.startsWith("..") || isAbsolute(relativePath) ? path : relativePath;
 }
 
 function isDirectory(path: string): boolean {

@@ -33,9 +33,13 @@ function mainHelp(): string {
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
 
-  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+  if (first === undefined) {
+    process.stderr.write(`${mainHelp()}\n`);
+    return EXIT.usage;
+  }
+  if (first === "-h" || first === "--help" || first === "help") {
     process.stdout.write(`${mainHelp()}\n`);
-    return first === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
   }
   if (first === "-V" || first === "--version") {
     process.stdout.write(`jerrylock ${VERSION} (${TARGET})\n`);

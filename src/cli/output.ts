@@ -85,8 +85,9 @@ function countRemovable(report: CleanReport): number {
 }
 
 /** One line per file for -v: what happened and why. */
-export function formatDecision(lock: LockReport, colour: boolean): string {
-  const action = lock.removed ? "removed" : "kept";
+export function formatDecision(lock: LockReport, colour: boolean, dryRun = false): string {
+  const removable = lock.verdict === "stale" || lock.verdict === "orphan";
+  const action = lock.removed ? "removed" : dryRun && removable ? "would remove" : "kept";
   const warning = lock.warning === undefined ? "" : ` (warning: ${lock.warning})`;
   return `${action} ${lock.path}: ${paintVerdict(lock.verdict, colour)}: ${lock.reason}${warning}`;
 }

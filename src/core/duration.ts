@@ -2,12 +2,13 @@ import ms from "ms";
 
 /**
  * Parses a duration such as "300", "300s", "5m" or "1h" into milliseconds.
- * A bare number is seconds, as in timeout(1). Returns null for invalid input.
+ * A bare number is seconds, as in timeout(1); the units are ms, s, m, h and d.
+ * Returns null for invalid input.
  */
 export function parseDuration(text: string): number | null {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  if (!/^\d+(\.\d+)?\s*[a-zA-Z]+$/.test(trimmed)) return null;
+  if (!/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(trimmed)) return null;
 
   const value = ms(trimmed as ms.StringValue);
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;

@@ -88,13 +88,19 @@ export async function run(options: RunOptions, dependencies: RunDependencies = d
     reaper.start(child.pid);
     await child.exited;
     reaper.commandExited();
-    if (phase.current.kind === "command") phase.current.stop.cancel();
+    const requestedStop = phase.current.kind === "command" ? phase.current.stop : undefined;
+    requestedStop?.cancel();
     const status = exitStatusOf({ exitCode: child.exitCode, signalCode: child.signalCode, fullExitCode: fullExitCode?.() });
     log.info(`command exited with status ${status}`);
 
     // Stop the descendants the command left behind, and wait until they are
     // gone: a descendant that still holds a lock keeps it while it runs.
-    const descendantStop = new GracefulStop(options.graceMs, (reason) => killDescendants(reaper, control, reason, options.graceMs, log));
+    // A stop request that is already under way keeps its deadline: one
+    // --grace covers the command and its descendants, as a container runtime's
+    // stop timeout expects, and after a SIGKILL the descendants get one at once.
+    const descendantGraceMs = requestedStop?.started === true ? requestedStop.remainingMs() : options.graceMs;
+    const descendantStop = new GracefulStop(descendantGraceMs, (reason) => killDescendants(reaper, control, reason, options.graceMs, log));
+    if (requestedStop?.killing === true) descendantStop.hurry();
     phase.current = { kind: "descendants", stop: descendantStop };
     await stopDescendants(reaper, control, descendantStop, log);
     phase.current = { kind: "done" };
@@ -175,7 +181,7 @@ async function stopDescendants(reaper: Reaper, control: ProcessControl, stop: Gr
   let remaining = reaper.sweep();
   if (remaining.length === 0) return;
 
-  log.info(`the command left ${remaining.length} processes (${remaining.join(", ")}); sending SIGTERM and waiting for them`);
+  log.info(`the command left ${countProcesses(remaining.length)} (${remaining.join(", ")}); sending SIGTERM and waiting for them`);
   const signalled = new Set<number>();
   stop.begin();
   while (remaining.length > 0) {
@@ -194,8 +200,13 @@ async function stopDescendants(reaper: Reaper, control: ProcessControl, stop: Gr
 function killDescendants(reaper: Reaper, control: ProcessControl, reason: "grace" | "hurry", graceMs: number, log: RunLog): void {
   const remaining = reaper.sweep();
   const why = reason === "grace" ? `still running ${formatDuration(graceMs)} after SIGTERM` : "second stop request";
-  log.warn(`${why}: sending SIGKILL to ${remaining.length} processes the command left (${remaining.join(", ")})`);
+  if (remaining.length === 0) return;
+  log.warn(`${why}: sending SIGKILL to ${countProcesses(remaining.length)} the command left (${remaining.join(", ")})`);
   for (const pid of remaining) sendSignal(control, pid, "SIGKILL", log);
+}
+
+function countProcesses(count: number): string {
+  return count === 1 ? "1 process" : `${count} processes`;
 }
 
 function sendSignal(control: ProcessControl, pid: number, signal: NodeJS.Signals, log: RunLog): void {

@@ -59,6 +59,7 @@ export class SignalRouter {
 export class GracefulStop {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private begun = false;
+  private begunAtMs = 0;
   private killed = false;
 
   constructor(
@@ -75,9 +76,17 @@ export class GracefulStop {
     return this.killed;
   }
 
+  /** Grace time left in ms: all of it before begin, none once SIGKILL was sent. */
+  remainingMs(): number {
+    if (this.killed) return 0;
+    if (!this.begun) return this.graceMs;
+    return Math.max(0, this.graceMs - (Date.now() - this.begunAtMs));
+  }
+
   begin(): void {
     if (this.begun) return;
     this.begun = true;
+    this.begunAtMs = Date.now();
     this.timer = setTimeout(() => this.killNow("grace"), this.graceMs);
   }
 

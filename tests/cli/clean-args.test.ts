@@ -135,7 +135,7 @@ describe("main", () => {
     const outcome = await jerrylock();
 
     expect(outcome.code).toBe(EXIT.usage);
-    expect(outcome.stdout).toStartWith("Usage: jerrylock COMMAND");
+    expect(outcome.stderr).toStartWith("Usage: jerrylock COMMAND");
   });
 
   test("names an unknown command", async () => {
@@ -236,8 +236,15 @@ describe("clean without a DIR", () => {
     process.env.JERRYLOCK_DIR = join(scratch, "missing-from-env");
     const outcome = await jerrylock("clean");
 
-    expect(outcome.code).toBe(EXIT.usage);
+    expect(outcome.code).toBe(EXIT.ok);
     expect(outcome.stderr).toContain("(from JERRYLOCK_DIR)");
+  });
+
+  test("fails a missing JERRYLOCK_DIR under --strict", async () => {
+    process.env.JERRYLOCK_DIR = join(scratch, "missing-from-env");
+    const outcome = await jerrylock("clean", "--strict");
+
+    expect(outcome.code).toBe(EXIT.failed);
   });
 
   test("discovers the project's lock directory", async () => {
@@ -279,6 +286,6 @@ describe("clean without a DIR", () => {
     const outcome = await jerrylock("clean");
 
     expect(outcome.code).toBe(EXIT.ok);
-    expect(outcome.stderr).toContain("does not exist, so there is nothing to clean");
+    expect(outcome.stderr).toContain("does not exist, so there are no lock files");
   });
 });

@@ -45,7 +45,7 @@ describe("resolveLockDirs", () => {
     const found = resolveLockDirs([], mkdir("nested", "inner", "src"), {});
 
     expect(found.dirs).toEqual([]);
-    expect(found.message).toBe(`no lock directory: "${join(root, "nested", "inner", ".jerry", "local", "locks")}" does not exist, so there is nothing to clean`);
+    expect(found.message).toBe(`no lock directory: "${join(root, "nested", "inner", ".jerry", "local", "locks")}" does not exist, so there are no lock files`);
   });
 
   test("skips a .jerry that is a file", () => {

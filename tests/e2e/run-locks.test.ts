@@ -52,7 +52,7 @@ describe.if(needs("py-filelock for /usr/bin/python3", "python3-filelock", hasPyF
     const holderPid = Number(holder);
 
     // jerrylock has sent SIGTERM, which the holder ignores, and now waits.
-    await run.stderr.waitFor(/the command left 1 processes/);
+    await run.stderr.waitFor(/the command left 1 process /);
     expect(existsSync(lock)).toBe(true);
     expect(processExists(holderPid)).toBe(true);
 
@@ -66,7 +66,7 @@ describe.if(needs("py-filelock for /usr/bin/python3", "python3-filelock", hasPyF
     const lock = join(dir, "job.lock");
     const result = await runJerrylock(["run", "--no-gc", "--grace", "200ms", "--lock-dir", dir, "--", PYTHON, LOCK_CLIENT, lock, "setsid-holder"]);
     expect(result.status).toBe(0);
-    expect(result.stderr).toContain("sending SIGKILL to 1 processes the command left");
+    expect(result.stderr).toContain("sending SIGKILL to 1 process the command left");
     expect(existsSync(lock)).toBe(false);
   });
 
