@@ -43,13 +43,15 @@ export const LINUX_ERRNO: Record<number, string> = {
  * Picks the C library that is already mapped into this process: glibc's
  * libc.so.6, or musl's loader, which is musl's libc. A musl build of Bun runs
  * only with musl, so opening libc.so.6 there would load a second libc.
+ * `maps` is the text of /proc/self/maps; tests pass their own.
  */
-export function linuxLibcPath(): string {
-  let maps = "";
-  try {
-    maps = readFileSync("/proc/self/maps", "utf8");
-  } catch {
-    return "libc.so.6";
+export function linuxLibcPath(maps?: string): string {
+  if (maps === undefined) {
+    try {
+      maps = readFileSync("/proc/self/maps", "utf8");
+    } catch {
+      return "libc.so.6";
+    }
   }
   const musl = maps.match(/(\/\S*\/(?:ld-musl-[\w-]+|libc\.musl-[\w-]+)\.so\.1)\s*$/m);
   if (musl?.[1] !== undefined) return musl[1];
