@@ -5,9 +5,9 @@
 // verdicts live in darwin.ts and run against a fake of this interface in the
 // unit tests.
 //
-// NOTE: nothing here has run on macOS hardware; the layouts and constants
+// NOTE: nothing here has run on macOS hardware. The layouts and constants
 // come from the macOS SDK headers (sys/fcntl.h, sys/stat.h, sys/dirent.h,
-// sys/proc_info.h, libproc.h) and the unit tests cover only the rules above
+// sys/proc_info.h, libproc.h), and the unit tests cover only the rules above
 // this layer.
 import { dlopen, FFIType, read, type FFIFunction, type Pointer } from "bun:ffi";
 import { hostname } from "node:os";

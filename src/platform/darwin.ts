@@ -6,7 +6,7 @@
 //   included (with pid -1), because macOS keeps flock and POSIX locks in one
 //   list per file. Only one holder is named, and a flock holder has no pid.
 // - open: proc_listpidspath finds processes that have the file open, but only
-//   those this user may inspect; processes of other users stay invisible
+//   those this user may inspect. Processes of other users stay invisible
 //   unless jerrylock runs as root. There is no lease, so an open that starts
 //   during removal is not noticed.
 // - liveness: kill(pid, 0), where EPERM means the pid exists. The start time
@@ -240,7 +240,7 @@ export function createDarwinPlatform(api: DarwinApi = loadDarwin(), target: stri
     },
     tryLock(file): LockAttempt {
       // flock and POSIX locks share one list per file on macOS, so this one
-      // lock conflicts with both kinds, whoever holds them.
+      // lock conflicts with both kinds, in any process.
       const locked = api.flock(file.handle, LOCK_EX | LOCK_NB);
       if (locked.ok) return { state: "locked" };
       if (locked.errno !== "EAGAIN") return { state: "error", error: error(locked.errno, "flock", display(file.name)) };
