@@ -8,7 +8,7 @@ import { currentPlatform } from "../platform/index.ts";
 import { VERSION } from "../version.ts";
 import { UsageError, type Command } from "./command.ts";
 import { EXIT } from "./exit-codes.ts";
-import { checkExplicitDir, relativeBelow, resolveLockDirs } from "./lock-dirs.ts";
+import { checkExplicitDir, lockTargets, resolveLockDirs } from "./lock-dirs.ts";
 import { createProgress, formatDecision, formatSummary, formatTable, LS_COLUMNS, useColour } from "./output.ts";
 
 const sharedOptions = {
@@ -159,7 +159,6 @@ async function execute(mode: Mode, argv: string[]): Promise<number> {
   const prefix = `jerrylock ${mode}`;
 
   const lockDirs = resolveLockDirs([...new Set(options.dirs)], process.cwd(), process.env);
-  if (lockDirs.source === "discovered") lockDirs.dirs = lockDirs.dirs.map((dir) => relativeBelow(dir, process.cwd()));
   if (lockDirs.dirs.length === 0) {
     if (!options.quiet) process.stderr.write(`${prefix}: ${lockDirs.message}\n`);
     if (options.json) process.stdout.write(`${JSON.stringify(emptyReport())}\n`);
@@ -187,7 +186,7 @@ async function execute(mode: Mode, argv: string[]): Promise<number> {
 
   let report: CleanReport;
   try {
-    report = cleanDirectories(platform, lockDirs.dirs, {
+    report = cleanDirectories(platform, lockTargets(lockDirs), {
       remove: mode === "clean",
       dryRun: options.dryRun,
       maxAgeMs: options.maxAgeMs,
@@ -199,7 +198,8 @@ async function execute(mode: Mode, argv: string[]): Promise<number> {
   } catch (error) {
     progress.clear();
     if (error instanceof DirectoryError) {
-      process.stderr.write(`${prefix}: ${error.message}; check its permissions or run as its owner\n`);
+      const hint = error.code === "ELOOP" || error.code === "ENOTDIR" ? "" : "; check its permissions or run as its owner";
+      process.stderr.write(`${prefix}: ${error.message}${hint}\n`);
       return EXIT.usage;
     }
     throw error;
