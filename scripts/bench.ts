@@ -81,7 +81,26 @@ function compileHelpers(tmp: string): { floor: string; noop: string } {
   return { floor, noop };
 }
 
-function cleaners(floor: string, jerrylock: string): Cleaner[] {
+interface Build {
+  /** Suffix for ids and labels: empty for the build under test. */
+  suffix: string;
+  path: string;
+}
+
+function builds(jerrylock: string, options: BenchOptions): Build[] {
+  return [{ suffix: "", path: jerrylock }, ...options.variants.map((variant) => ({ suffix: ` (${variant.label})`, path: resolve(variant.path) }))];
+}
+
+function cleaners(floor: string, jerrylocks: Build[]): Cleaner[] {
+  const jerrylockCleaners = jerrylocks.map(
+    (build, index): Cleaner => ({
+      id: index === 0 ? "jerrylock" : `jerrylock-${index}`,
+      label: `jerrylock clean${build.suffix}`,
+      expectSafe: true,
+      display: `jerrylock clean --max-age ${THRESHOLD_MINUTES}m -q DIR${build.suffix === "" ? "" : ` (${build.path})`}`,
+      command: (dir) => [build.path, "clean", "--max-age", `${THRESHOLD_MINUTES}m`, "-q", dir],
+    }),
+  );
   return [
     {
       id: "find",
@@ -111,13 +130,7 @@ function cleaners(floor: string, jerrylock: string): Cleaner[] {
       display: `floor -L -a ${THRESHOLD_SECONDS} DIR`,
       command: (dir) => [floor, "-L", "-a", THRESHOLD_SECONDS, dir],
     },
-    {
-      id: "jerrylock",
-      label: "jerrylock clean",
-      expectSafe: true,
-      display: `jerrylock clean --max-age ${THRESHOLD_MINUTES}m -q DIR`,
-      command: (dir) => [jerrylock, "clean", "--max-age", `${THRESHOLD_MINUTES}m`, "-q", dir],
-    },
+    ...jerrylockCleaners,
   ];
 }
 
@@ -129,7 +142,7 @@ function tryCommand(argv: string[], cwd: string): string | null {
   return `exit status ${result.exitCode}: ${firstLine(result.stderr.toString()) || "no message"}`;
 }
 
-function startCommands(noop: string, jerrylock: string, tmp: string, unavailable: Unavailable[]): StartCommand[] {
+function startCommands(noop: string, jerrylocks: Build[], tmp: string, unavailable: Unavailable[]): StartCommand[] {
   const lockPath = join(tmp, "with.lock");
   writeFileSync(lockPath, "");
   const candidates: (StartCommand & { debianPackage?: string })[] = [
@@ -138,9 +151,17 @@ function startCommands(noop: string, jerrylock: string, tmp: string, unavailable
     { id: "noop-spawn", label: "bun no-op /bin/true", argv: [noop, "/bin/true"] },
     { id: "tini", label: "tini -s -- /bin/true", argv: ["tini", "-s", "--", "/bin/true"], debianPackage: "tini" },
     { id: "dumb-init", label: "dumb-init /bin/true", argv: ["dumb-init", "/bin/true"], debianPackage: "dumb-init" },
-    { id: "run", label: "jerrylock run -- /bin/true", argv: [jerrylock, "run", "--", "/bin/true"] },
+    ...jerrylocks.map((build, index) => ({
+      id: index === 0 ? "run" : `run-${index}`,
+      label: `jerrylock run -- /bin/true${build.suffix}`,
+      argv: [build.path, "run", "--", "/bin/true"],
+    })),
     { id: "flock", label: "flock L /bin/true", argv: ["flock", lockPath, "/bin/true"], debianPackage: "util-linux" },
-    { id: "with", label: "jerrylock with L -- /bin/true", argv: [jerrylock, "with", lockPath, "--", "/bin/true"] },
+    ...jerrylocks.map((build, index) => ({
+      id: index === 0 ? "with" : `with-${index}`,
+      label: `jerrylock with L -- /bin/true${build.suffix}`,
+      argv: [build.path, "with", lockPath, "--", "/bin/true"],
+    })),
   ];
   const available: StartCommand[] = [];
   for (const { debianPackage, ...command } of candidates) {
@@ -229,9 +250,9 @@ async function measureCleaners(
   return results;
 }
 
-async function measureMemory(noop: string, jerrylock: string, cwd: string, unavailable: Unavailable[]): Promise<RssResult[]> {
+async function measureMemory(noop: string, jerrylocks: Build[], cwd: string, unavailable: Unavailable[]): Promise<RssResult[]> {
   const wrappers: [string, string[]][] = [
-    ["jerrylock run", [jerrylock, "run", "--"]],
+    ...jerrylocks.map((build): [string, string[]] => [`jerrylock run${build.suffix}`, [build.path, "run", "--"]]),
     ["bun no-op awaiting its child", [noop]],
     ["tini -s", ["tini", "-s", "--"]],
     ["dumb-init", ["dumb-init"]],
@@ -258,9 +279,12 @@ function machineInfo(workDir: string): [string, string][] {
   ];
 }
 
-function versions(jerrylock: string): [string, string][] {
+function versions(jerrylocks: Build[]): [string, string][] {
   return [
-    ["jerrylock", existsSync(jerrylock) ? versionOf([jerrylock, "--version"]) : "not built"],
+    ...jerrylocks.map((build): [string, string] => [
+      `jerrylock${build.suffix}`,
+      existsSync(build.path) ? versionOf([build.path, "--version"]) : "not built",
+    ]),
     ["bun", Bun.version],
     ["python3", versionOf(["/usr/bin/python3", "--version"])],
     ["cc", versionOf(["cc", "--version"])],
@@ -311,13 +335,14 @@ async function main(argv: string[]): Promise<number> {
     log(`holders ${holders.pids().join(", ")} started; inputs under ${tmp}`);
 
     // Time the cleaners on fresh directories, then the start-up commands and memory.
-    const list = cleaners(floor, jerrylock);
+    const jerrylocks = builds(jerrylock, options);
+    const list = cleaners(floor, jerrylocks);
     const cleanerResults = await measureCleaners(options, list, tmp, holders, unavailable, deadline);
 
-    const commands = startCommands(noop, jerrylock, tmp, unavailable);
+    const commands = startCommands(noop, jerrylocks, tmp, unavailable);
     log(`timing ${commands.length} start-up commands with hyperfine`);
     const startResults: StartResult[] = await hyperfine(commands, options.startRuns, tmp);
-    const rss = await measureMemory(noop, jerrylock, tmp, unavailable);
+    const rss = await measureMemory(noop, jerrylocks, tmp, unavailable);
 
     // Write the page and the chart.
     const report: BenchReport = {
@@ -327,7 +352,7 @@ async function main(argv: string[]): Promise<number> {
       durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
       machine: machineInfo(options.workDir),
       load: [startLoad, loadavg()[0] ?? Number.NaN],
-      versions: versions(jerrylock),
+      versions: versions(jerrylocks),
       cleaners: list,
       cleanerResults,
       startResults,

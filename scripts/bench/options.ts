@@ -13,6 +13,8 @@ export interface BenchOptions {
   /** After this many seconds, a case that already has one sample gets no more rounds. */
   maxSeconds: number;
   jerrylock: string;
+  /** Other builds measured beside `jerrylock` in the same run, for before-and-after rows; targets use `jerrylock` only. */
+  variants: { label: string; path: string }[];
   /** Parent of the temporary directory for inputs and compiled helpers. */
   workDir: string;
   page: string;
@@ -38,6 +40,8 @@ Options:
   --max-seconds N    time budget; cases with a sample get no more rounds after it
                      (default 900, quick 90)
   --jerrylock PATH   binary to measure (default dist/jerrylock)
+  --variant L=PATH   also measure the build at PATH, labelled L, in the same run
+                     (repeatable; for before-and-after rows)
   --work-dir DIR     where to create the temporary inputs (default /dev/shm when it
                      is a tmpfs, else the OS temp dir)
   --page FILE        page to write (default docs/BENCHMARKS.md)
@@ -67,6 +71,14 @@ function parseSizes(value: string | undefined, fallback: number[]): number[] {
   return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
+function parseVariant(value: string): { label: string; path: string } {
+  const match = value.match(/^([\w .+-]+)=(.+)$/);
+  if (match?.[1] === undefined || match[2] === undefined) {
+    throw new BenchUsageError(`invalid --variant "${value}": expected LABEL=PATH, as in before=/tmp/jerrylock-old`);
+  }
+  return { label: match[1], path: match[2] };
+}
+
 /** Parses the arguments after `bun scripts/bench.ts`; throws BenchUsageError on bad input. */
 export function parseBenchArgs(argv: string[], defaultWorkDir: string): BenchOptions {
   let parsed;
@@ -82,6 +94,7 @@ export function parseBenchArgs(argv: string[], defaultWorkDir: string): BenchOpt
         "start-runs": { type: "string" },
         "max-seconds": { type: "string" },
         jerrylock: { type: "string", default: "dist/jerrylock" },
+        variant: { type: "string", multiple: true, default: [] },
         "work-dir": { type: "string", default: defaultWorkDir },
         page: { type: "string", default: "docs/BENCHMARKS.md" },
         chart: { type: "string", default: "docs/benchmarks.svg" },
@@ -103,6 +116,7 @@ export function parseBenchArgs(argv: string[], defaultWorkDir: string): BenchOpt
     startRuns: positiveInteger("--start-runs", values["start-runs"], quick ? 20 : 100),
     maxSeconds: positiveInteger("--max-seconds", values["max-seconds"], quick ? 90 : 900),
     jerrylock: values.jerrylock as string,
+    variants: (values.variant as string[]).map(parseVariant),
     workDir: values["work-dir"] as string,
     page: values.page as string,
     chart: values.chart as string,

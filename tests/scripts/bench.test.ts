@@ -43,6 +43,15 @@ describe("parseBenchArgs", () => {
     expect(options.jerrylock).toBe("bin/j");
   });
 
+  test("variants are label and path", () => {
+    const options = parseBenchArgs(["--variant", "before=/tmp/old", "--variant", "bytecode=dist/j=x"], WORK);
+    expect(options.variants).toEqual([
+      { label: "before", path: "/tmp/old" },
+      { label: "bytecode", path: "dist/j=x" },
+    ]);
+    expect(parseBenchArgs([], WORK).variants).toEqual([]);
+  });
+
   test("help flag", () => {
     expect(parseBenchArgs(["-h"], WORK).help).toBe(true);
   });
@@ -54,6 +63,7 @@ describe("parseBenchArgs", () => {
     ["size that is no number", ["--sizes", "1k"], /invalid --sizes "1k"/],
     ["unknown option", ["--fast"], /--fast/],
     ["positional argument", ["extra"], /extra/],
+    ["variant without a path", ["--variant", "before"], /invalid --variant "before"/],
   ];
   for (const [name, argv, message] of invalid) {
     test(`rejects ${name}`, () => {
