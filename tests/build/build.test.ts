@@ -51,7 +51,11 @@ describe("build --all", () => {
 
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), "jerrylock-build-"));
-    const result = spawnSync(["bun", "scripts/build.ts", "--all", "--outdir", outdir], { stdout: "pipe", stderr: "pipe" });
+    const result = spawnSync([process.execPath, "scripts/build.ts", "--all", "--outdir", outdir], {
+      cwd: join(import.meta.dir, "..", ".."),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     buildStatus = result.exitCode;
     buildOutput = `${result.stdout.toString()}${result.stderr.toString()}`;
   }, 600_000);

@@ -118,12 +118,12 @@ describe.if(ready)("Windows binary under Wine", () => {
       WINEDLLOVERRIDES: "bcryptprimitives=n,b",
     };
 
-    const build = spawnSync(["bun", "scripts/build.ts", "--target", "windows-x64", "--outdir", work], { cwd: ROOT, stderr: "pipe" });
+    const build = spawnSync([process.execPath, "scripts/build.ts", "--target", "windows-x64", "--outdir", work], { cwd: ROOT, stderr: "pipe" });
     if (build.exitCode !== 0) throw new Error(`building jerrylock.exe failed: ${build.stderr.toString()}`);
     renameSync(join(work, "jerrylock-windows-x64.exe"), join(work, "jerrylock.exe"));
 
     const helper = spawnSync(
-      ["bun", "build", "--compile", "--target=bun-windows-x64", join(HERE, "platform-check.ts"), "--outfile", join(work, "platform-check.exe")],
+      [process.execPath, "build", "--compile", "--target=bun-windows-x64", join(HERE, "platform-check.ts"), "--outfile", join(work, "platform-check.exe")],
       { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
     );
     if (helper.exitCode !== 0) throw new Error(`building platform-check.exe failed: ${helper.stderr.toString()}`);
