@@ -2,11 +2,14 @@
 // JERRYLOCK_DIR, then .jerry/local/locks of the nearest ancestor of the
 // working directory that has a .jerry folder, the way git finds .git.
 import { statSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import type { ConfinedDir } from "../core/clean.ts";
 import { DEFAULTS } from "../core/defaults.ts";
 
 export interface LockDirs {
   dirs: string[];
+  /** For a discovered directory: the project root it was found below. */
+  projectRoot?: string;
   /** "explicit" and "environment" directories must exist; a discovered one may be missing. */
   source: "explicit" | "environment" | "discovered" | "none";
   /** Why no directory was found, for an informative message. */
@@ -23,7 +26,7 @@ export function resolveLockDirs(explicit: string[], cwd: string, env: Record<str
   for (let directory = resolve(cwd); ; directory = dirname(directory)) {
     if (isDirectory(join(directory, DEFAULTS.rootMarker))) {
       const locks = join(directory, DEFAULTS.lockDirBelowRoot);
-      if (isDirectory(locks)) return { dirs: [locks], source: "discovered" };
+      if (isDirectory(locks)) return { dirs: [locks], source: "discovered", projectRoot: directory };
       return { dirs: [], source: "none", message: `no lock directory: "${locks}" does not exist, so there are no lock files` };
     }
     if (dirname(directory) === directory) break;
@@ -62,4 +65,11 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Confines a discovered directory below its project root; explicit ones are opened as given. */
+export function lockTargets(lockDirs: Pick<LockDirs, "dirs" | "source" | "projectRoot">): (string | ConfinedDir)[] {
+  const root = lockDirs.projectRoot;
+  if (lockDirs.source !== "discovered" || root === undefined) return lockDirs.dirs;
+  return lockDirs.dirs.map((dir) => ({ path: relativeBelow(dir, process.cwd()), root, below: relative(root, dir).split(sep) }));
 }

@@ -52,8 +52,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`jerrylock: unknown command "${first}"; valid commands: ${names}. See 'jerrylock --help'\n`);
     return EXIT.usage;
   }
-  const ownArguments = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
-  if (ownArguments.includes("-h") || ownArguments.includes("--help")) {
+  // run and with find their own options before CMD, so "-h" in CMD's arguments stays CMD's.
+  const parsesOwnHelp = command.name === "run" || command.name === "with";
+  if (!parsesOwnHelp && (rest.includes("-h") || rest.includes("--help"))) {
     process.stdout.write(`${command.help()}\n`);
     return EXIT.ok;
   }

@@ -62,13 +62,14 @@ If jerrylock itself is killed with SIGKILL it cannot clean up; the next run or
 
 /** Splits argv at "--", or else at the first argument that is not an option or an option's value. */
 function splitAtCommand(argv: string[]): { own: string[]; command: string[] } {
+  // A "--" after CMD belongs to CMD's arguments, as in "run echo a -- b".
   const separator = argv.indexOf("--");
-  if (separator >= 0) return { own: argv.slice(0, separator), command: argv.slice(separator + 1) };
-
-  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  const head = separator >= 0 ? argv.slice(0, separator) : argv;
+  const { tokens } = parseArgs({ args: head, options, strict: false, allowPositionals: true, tokens: true });
   const first = tokens.find((token) => token.kind === "positional");
-  if (first === undefined) return { own: argv, command: [] };
-  return { own: argv.slice(0, first.index), command: argv.slice(first.index) };
+  if (first !== undefined) return { own: argv.slice(0, first.index), command: argv.slice(first.index) };
+  if (separator >= 0) return { own: head, command: argv.slice(separator + 1) };
+  return { own: argv, command: [] };
 }
 
 export function parseRunArguments(argv: string[]): RunOptions | "help" {

@@ -384,6 +384,9 @@ function asLockError(error: unknown, path: string, action: string): LockError {
     if (error.code === "ELOOP") {
       return new LockError("ELOOP", path, `lock file "${path}" is a symlink, which jerrylock never follows: lock the target path or remove the symlink`);
     }
+    if (error.code === "ENOTREG") {
+      return new LockError("ENOTREG", path, `lock file "${path}" is not a regular file (${error.message}): choose another path`);
+    }
     return new LockError(error.code, path, `${action}: ${error.message}`);
   }
   throw error;

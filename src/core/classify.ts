@@ -57,6 +57,10 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
 
   // not-a-lock: decided from metadata first, so nothing odd is ever opened.
   if (stat.kind !== "file") return decide("not-a-lock", kindReason(stat));
+  if (stat.nlink > 1) {
+    // Removing this name would not remove the file, and clean would lock a file that another name, perhaps outside DIR, refers to.
+    return decide("not-a-lock", `has ${stat.nlink} hard links, so other names refer to the same file`);
+  }
   if (stat.size > LIMITS.recordMaxBytes) {
     return decide("not-a-lock", `${stat.size} bytes, larger than the ${LIMITS.recordMaxBytes}-byte limit for owner records`);
   }
@@ -104,6 +108,10 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
     }
     const byRecord = decideByRecord(parsed.record, stat, context, decide);
     return { ...byRecord, reason: withCaveats(byRecord.reason) };
+  }
+
+  if (parsed.kind === "record" && parsed.record.host !== undefined && parsed.record.host !== context.host.hostname) {
+    return decide("foreign", withCaveats(`owner record names host "${parsed.record.host}", not this host "${context.host.hostname}"`));
   }
 
   // No owner: an empty file, or a record naming pid 0.

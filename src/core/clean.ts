@@ -1,7 +1,7 @@
 // `clean` and `ls` over one or more lock directories: list, decide each
 // file's verdict, and (for clean) remove the stale and orphaned ones through
 // the removal protocol. Returns the report that `--json` prints.
-import type { DirHandle, FileStat, Platform } from "../platform/types.ts";
+import type { DirHandle, FileStat, Platform, ProbeScan } from "../platform/types.ts";
 import { PlatformError } from "../platform/types.ts";
 import { classify, type Decision, type LockEntry, type RunScope } from "./classify.ts";
 import { removeThroughProtocol, type RemovalHooks } from "./remove.ts";
@@ -64,23 +64,38 @@ export class DirectoryError extends Error {
   readonly path: string;
 
   constructor(path: string, cause: PlatformError) {
-    super(`cannot read lock directory "${path}": ${cause.code}`);
+    const detail = cause.message.includes("(") ? ` (${cause.message.slice(cause.message.indexOf("(") + 1, -1)})` : "";
+    super(`cannot read lock directory "${printableText(path)}": ${cause.code}${detail}`);
     this.name = "DirectoryError";
     this.code = cause.code;
     this.path = path;
   }
 }
 
+/**
+ * A lock directory found below a project root: every component below `root`
+ * is opened without following a symlink, so a checkout that ships
+ * `.jerry/local/locks` as a symlink cannot point a root-run clean elsewhere.
+ */
+export interface ConfinedDir {
+  /** Path for messages and reports. */
+  path: string;
+  root: string;
+  /** Components from `root` down to the lock directory, for example [".jerry", "local", "locks"]. */
+  below: string[];
+}
+
 /** Runs clean (or ls) over every directory; throws DirectoryError for an unreadable directory. */
-export function cleanDirectories(platform: Platform, directories: string[], options: CleanOptions): CleanReport {
+export function cleanDirectories(platform: Platform, directories: (string | ConfinedDir)[], options: CleanOptions): CleanReport {
   const startedAt = platform.now();
   const locks: LockReport[] = [];
   let failedRemovals = 0;
 
-  for (const path of directories) {
+  for (const target of directories) {
+    const path = typeof target === "string" ? target : target.path;
     let dir: DirHandle;
     try {
-      dir = platform.openDir(path);
+      dir = typeof target === "string" ? platform.openDir(path) : openConfined(platform, target);
     } catch (error) {
       if (error instanceof PlatformError) throw new DirectoryError(path, error);
       throw error;
@@ -96,7 +111,27 @@ export function cleanDirectories(platform: Platform, directories: string[], opti
     }
   }
 
-  return { directories, locks, summary: summarize(locks, failedRemovals, platform.now() - startedAt) };
+  const paths = directories.map((target) => printableText(typeof target === "string" ? target : target.path));
+  return { directories: paths, locks, summary: summarize(locks, failedRemovals, platform.now() - startedAt) };
+}
+
+function openConfined(platform: Platform, target: ConfinedDir): DirHandle {
+  let dir = platform.openDir(target.root);
+  for (const [index, component] of target.below.entries()) {
+    const last = index === target.below.length - 1;
+    try {
+      const next = platform.openSubdir(dir, Buffer.from(component), last ? target.path : component);
+      platform.closeDir(dir);
+      dir = next;
+    } catch (error) {
+      platform.closeDir(dir);
+      if (error instanceof PlatformError && (error.code === "ELOOP" || error.code === "ENOTDIR")) {
+        throw new PlatformError(error.code, "open directory", target.path, `"${component}" below "${target.root}" is a symlink or not a directory, and jerrylock follows no symlink there; pass the real directory explicitly if it is meant`);
+      }
+      throw error;
+    }
+  }
+  return dir;
 }
 
 /** A listed entry, or one that could not be inspected and is reported as an error. */
@@ -108,34 +143,36 @@ interface ScanItem {
 
 const NO_STAT: FileStat = { kind: "unknown", dev: "", ino: 0n, size: 0, mtimeMs: 0, nlink: 0, uid: -1 };
 
-function cleanDirectory(platform: Platform, root: DirHandle, options: CleanOptions, out: LockReport[]): number {
-  const entries: ScanItem[] = [];
-  const subdirectories: DirHandle[] = [];
-  const glob = new Bun.Glob(options.pattern);
-
-  try {
-    collectEntries(platform, root, options, glob, entries, subdirectories);
-    return decideAndRemove(platform, root, entries, options, out);
-  } finally {
-    for (const subdirectory of subdirectories) platform.closeDir(subdirectory);
-  }
+/** State of one walk over a lock directory and, with --recursive, its subdirectories. */
+interface Walk {
+  platform: Platform;
+  options: CleanOptions;
+  glob: Bun.Glob;
+  root: DirHandle;
+  /** Created on the first file, so /proc is read once per directory tree. */
+  scan?: ProbeScan;
+  out: LockReport[];
+  failedRemovals: number;
 }
 
-function collectEntries(
-  platform: Platform,
-  dir: DirHandle,
-  options: CleanOptions,
-  glob: Bun.Glob,
-  entries: ScanItem[],
-  subdirectories: DirHandle[],
-): void {
+function cleanDirectory(platform: Platform, root: DirHandle, options: CleanOptions, out: LockReport[]): number {
+  const walk: Walk = { platform, options, glob: new Bun.Glob(options.pattern), root, out, failedRemovals: 0 };
+  cleanOneDirectory(walk, root);
+  return walk.failedRemovals;
+}
+
+// Each subdirectory is closed before the next one is opened, so a wide tree
+// never holds more than its depth in open descriptors.
+function cleanOneDirectory(walk: Walk, dir: DirHandle): void {
+  const { platform, options } = walk;
+  const entries: ScanItem[] = [];
+  const subdirectories: LockEntry[] = [];
+
   const names = platform.listDir(dir);
   names.sort((a, b) => Buffer.compare(a, b));
-
   for (const name of names) {
-    const displayName = displayBytes(name);
-    const displayPath = joinDisplay(dir.path, displayName);
-    const matches = glob.match(Buffer.from(name).toString("utf8"));
+    const displayPath = joinDisplay(dir.path, displayBytes(name));
+    const matches = walk.glob.match(Buffer.from(name).toString("utf8"));
 
     let stat: FileStat | null;
     try {
@@ -147,28 +184,39 @@ function collectEntries(
     }
     if (stat === null) continue;
 
-    if (stat.kind === "directory" && options.recursive) {
-      try {
-        const subdirectory = platform.openSubdir(dir, name, displayPath);
-        subdirectories.push(subdirectory);
-        collectEntries(platform, subdirectory, options, glob, entries, subdirectories);
-      } catch (error) {
-        if (!(error instanceof PlatformError)) throw error;
-        // One unreadable subdirectory must not hide the rest of the tree.
-        entries.push({ entry: { dir, name, displayPath, stat }, problem: `cannot read subdirectory: ${error.message}; its files were not checked` });
-        continue;
-      }
-    }
+    if (stat.kind === "directory" && options.recursive) subdirectories.push({ dir, name, displayPath, stat });
     if (matches) entries.push({ entry: { dir, name, displayPath, stat } });
+  }
+  decideAndRemove(walk, entries);
+
+  for (const subdirectory of subdirectories) {
+    let handle: DirHandle;
+    try {
+      handle = platform.openSubdir(dir, subdirectory.name, subdirectory.displayPath);
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error;
+      // One unreadable subdirectory must not hide the rest of the tree.
+      decideAndRemove(walk, [{ entry: subdirectory, problem: `cannot read subdirectory: ${error.message}; its files were not checked` }]);
+      continue;
+    }
+    try {
+      cleanOneDirectory(walk, handle);
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error;
+      decideAndRemove(walk, [{ entry: subdirectory, problem: `cannot read subdirectory: ${error.message}; its files were not checked` }]);
+    } finally {
+      platform.closeDir(handle);
+    }
   }
 }
 
-function decideAndRemove(platform: Platform, root: DirHandle, entries: ScanItem[], options: CleanOptions, out: LockReport[]): number {
-  if (entries.length === 0) return 0;
+function decideAndRemove(walk: Walk, entries: ScanItem[]): void {
+  if (entries.length === 0) return;
 
-  const scan = platform.beginScan(root);
+  const { platform, options, out } = walk;
+  walk.scan ??= platform.beginScan(walk.root);
+  const scan = walk.scan;
   const host = platform.host();
-  let failedRemovals = 0;
 
   for (const [index, { entry, problem }] of entries.entries()) {
     options.onProgress?.(index, entries.length);
@@ -184,7 +232,9 @@ function decideAndRemove(platform: Platform, root: DirHandle, entries: ScanItem[
       try {
         decision = classify(entry, { platform, scan, host, now: platform.now(), maxAgeMs: options.maxAgeMs, runScope: options.runScope });
       } catch (error) {
-        if (!(error instanceof PlatformError)) throw error;
+        // Any failure of a probe (EMFILE while reading /proc, say) keeps this
+        // file with the error instead of losing the report of every other file.
+        if (!(error instanceof Error)) throw error;
         decision = { verdict: "error", reason: `probe failed: ${error.message}`, pid: null, command: null, ageSeconds: 0 };
       }
     }
@@ -200,13 +250,12 @@ function decideAndRemove(platform: Platform, root: DirHandle, entries: ScanItem[
       out.push(report(entry, decision, true, outcome.warning ?? null));
       continue;
     }
-    if (outcome.failed) failedRemovals += 1;
+    if (outcome.failed) walk.failedRemovals += 1;
     const verdict = outcome.verdict ?? decision.verdict;
     const reason = outcome.verdict === undefined ? `${decision.reason}; kept: ${outcome.reason}` : outcome.reason;
     out.push(report(entry, { ...decision, verdict, reason }, false, null));
   }
   options.onProgress?.(entries.length, entries.length);
-  return failedRemovals;
 }
 
 function report(entry: LockEntry, decision: Decision, removed: boolean, warning: string | null): LockReport {
@@ -240,6 +289,8 @@ function summarize(locks: LockReport[], failedRemovals: number, durationMs: numb
   };
 }
 
+// The directory comes from the user or the environment and may itself contain control characters.
 function joinDisplay(directory: string, name: string): string {
-  return directory.endsWith("/") || directory.endsWith("\\") ? `${directory}${name}` : `${directory}/${name}`;
+  const shown = printableText(directory);
+  return shown.endsWith("/") || shown.endsWith("\\") ? `${shown}${name}` : `${shown}/${name}`;
 }

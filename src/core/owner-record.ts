@@ -76,11 +76,18 @@ function parseJsonRecord(body: string, terminated: boolean, maxPid: number): Rec
     return { kind: "unrecognised", reason: 'JSON content has no integer "pid"' };
   }
 
-  const record: OwnerRecord = { format: "json", pid: object.pid };
-  const text = (key: string): string | undefined => {
+  // A field that is present but malformed makes the whole record untrusted:
+  // dropping it would turn, say, a record of another host into a local one.
+  for (const key of ["host", "boot_id", "pid_ns", "start", "started_at", "tool"]) {
     const field = object[key];
-    return typeof field === "string" && field.length > 0 && field.length <= 255 ? field : undefined;
-  };
+    if (field === undefined) continue;
+    if (typeof field !== "string" || field.length === 0 || field.length > 255) {
+      return { kind: "unrecognised", reason: `owner record has an invalid "${key}" (a string of 1 to 255 characters expected)` };
+    }
+  }
+  const text = (key: string): string | undefined => object[key] as string | undefined;
+
+  const record: OwnerRecord = { format: "json", pid: object.pid };
   record.host = text("host");
   record.bootId = text("boot_id");
   record.pidNamespace = text("pid_ns");

@@ -25,6 +25,7 @@ export type RemovalOutcome =
 
 /** Test seam: runs between protocol steps so a test can race the protocol deterministically. */
 export interface RemovalHooks {
+  beforeOpen?(entry: LockEntry): void;
   afterOpen?(entry: LockEntry): void;
   afterLock?(entry: LockEntry): void;
 }
@@ -34,7 +35,7 @@ export function sameFile(a: FileStat, b: FileStat): boolean {
 }
 
 function unchanged(a: FileStat, b: FileStat): boolean {
-  return sameFile(a, b) && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return sameFile(a, b) && a.size === b.size && a.mtimeMs === b.mtimeMs && a.nlink === b.nlink;
 }
 
 const kept = (reason: string, verdict?: Verdict): RemovalOutcome => ({ removed: false, reason, verdict, failed: false });
@@ -43,6 +44,7 @@ const kept = (reason: string, verdict?: Verdict): RemovalOutcome => ({ removed: 
 export function removeThroughProtocol(platform: Platform, entry: LockEntry, hooks: RemovalHooks = {}): RemovalOutcome {
   let file: CandidateHandle | null;
   try {
+    hooks.beforeOpen?.(entry);
     file = platform.openCandidate(entry.dir, entry.name);
   } catch (error) {
     return failure("open", error);
@@ -116,6 +118,9 @@ function removeOpened(platform: Platform, file: CandidateHandle, entry: LockEntr
 function failure(step: string, error: unknown): RemovalOutcome {
   if (error instanceof PlatformError && error.code === "ELOOP") {
     return kept("replaced by a symlink after the verdict; never followed");
+  }
+  if (error instanceof PlatformError && error.code === "ENOTREG") {
+    return kept("replaced by something that is not a regular file after the verdict; never opened");
   }
   if (error instanceof PlatformError && (error.code === "EAGAIN" || error.code === "EWOULDBLOCK")) {
     // Opening a file blocks, or fails with O_NONBLOCK, while another process holds a lease on it.

@@ -34,6 +34,8 @@ const STATX_BASIC_STATS = 0x7ff;
 const O_RDONLY = 0;
 const O_RDWR = 2;
 const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_PATH = 0o10000000;
 const O_NOCTTY = 0o400;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -110,12 +112,32 @@ export function createLinuxPlatform(): Platform {
     return stat;
   }
 
-  function openAt(dir: DirHandle, name: Uint8Array, flags: number, mode = 0): number | null {
-    const fd = sys.openat(dir.handle, cString(name), flags, mode);
-    if (fd >= 0) return fd;
-    const error = libc.fail("open", () => displayName(dir, name));
-    if (error.code === "ENOENT") return null;
-    throw error;
+  /**
+   * Opens a regular file without ever opening anything else: the name is
+   * first opened with O_PATH, which opens no fifo or device, and only after
+   * its fstat says "regular file" is that very inode reopened through
+   * /proc/self/fd. Opening by name directly would open whatever replaced the
+   * file since its verdict. Throws ELOOP for a symlink, ENOTREG for any other
+   * kind; returns null when the name is gone.
+   */
+  function openAt(dir: DirHandle, name: Uint8Array, flags: number): number | null {
+    const pathFd = sys.openat(dir.handle, cString(name), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (pathFd < 0) {
+      const error = libc.fail("open", () => displayName(dir, name));
+      if (error.code === "ENOENT") return null;
+      throw error;
+    }
+    try {
+      const stat = statHandleNumber(pathFd, () => displayName(dir, name));
+      if (stat.kind === "symlink") throw new PlatformError("ELOOP", "open", displayName(dir, name), "a symlink");
+      if (stat.kind !== "file") throw new PlatformError("ENOTREG", "open", displayName(dir, name), `a ${stat.kind}`);
+
+      const fd = sys.openat(AT_FDCWD, cString(`/proc/self/fd/${pathFd}`), flags | O_CLOEXEC, 0);
+      if (fd < 0) throw libc.fail("open", () => displayName(dir, name));
+      return fd;
+    } finally {
+      sys.close(pathFd);
+    }
   }
 
   function holdersFromLocksTable(stat: FileStat): LockHolder[] {
@@ -165,7 +187,7 @@ export function createLinuxPlatform(): Platform {
       return statx(dir.handle, cString(name), AT_SYMLINK_NOFOLLOW, () => displayName(dir, name));
     },
     readAt(dir, name, expected, maxBytes) {
-      const fd = openAt(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      const fd = openAt(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
       if (fd === null) return null;
       try {
         const opened = statHandleNumber(fd, () => displayName(dir, name));
@@ -194,7 +216,7 @@ export function createLinuxPlatform(): Platform {
     },
 
     openCandidate(dir, name) {
-      const fd = openAt(dir, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      const fd = openAt(dir, name, O_RDWR | O_NONBLOCK | O_NOCTTY);
       if (fd === null) return null;
       const candidate: LinuxCandidate = { dir, name, handle: fd, leaseHeld: false };
       return candidate;
@@ -242,10 +264,17 @@ export function createLinuxPlatform(): Platform {
     },
 
     createCandidate(dir, name) {
-      const fd = sys.openat(dir.handle, cString(name), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o644);
-      if (fd < 0) throw libc.fail("open", () => displayName(dir, name));
-      const candidate: LinuxCandidate = { dir, name, handle: fd, leaseHeld: false };
-      return candidate;
+      // An existing file is opened only after O_PATH proves it regular; a new
+      // one is created with O_EXCL, which cannot open anything else either.
+      for (;;) {
+        const existing = openAt(dir, name, O_RDWR | O_NONBLOCK | O_NOCTTY);
+        if (existing !== null) return { dir, name, handle: existing, leaseHeld: false } satisfies LinuxCandidate;
+
+        const created = sys.openat(dir.handle, cString(name), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o644);
+        if (created >= 0) return { dir, name, handle: created, leaseHeld: false } satisfies LinuxCandidate;
+        const error = libc.fail("open", () => displayName(dir, name));
+        if (error.code !== "EEXIST") throw error;
+      }
     },
     writeRecord(file, bytes) {
       // Truncating first means a reader sees the old record, an empty file or
@@ -471,8 +500,10 @@ function inspectLinuxProcess(pid: number, clockTicks: number, bootTimeMs: number
   const command = stat.slice(stat.indexOf("(") + 1, close);
   const fields = stat.slice(close + 2).split(" ");
   const state = fields[0];
-  // A zombie has exited and closed its descriptors; only its parent has not reaped it.
-  if (state === "Z" || state === "X") return { liveness: "dead", command };
+  // A zombie has exited and closed its descriptors; only its parent has not
+  // reaped it. A thread-group leader that called pthread_exit also shows "Z"
+  // while its other threads run on, so the thread count decides.
+  if ((state === "Z" || state === "X") && threadCount(pid) <= 1) return { liveness: "dead", command };
 
   const startTicks = fields[19];
   const info: ProcessInfo = { liveness: "alive", command, detail };
@@ -481,6 +512,15 @@ function inspectLinuxProcess(pid: number, clockTicks: number, bootTimeMs: number
     if (bootTimeMs !== undefined) info.startTimeMs = bootTimeMs + (Number(startTicks) * 1000) / clockTicks;
   }
   return info;
+}
+
+function threadCount(pid: number): number {
+  try {
+    const match = /^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match?.[1] === undefined ? 1 : Number(match[1]);
+  } catch {
+    return 1;
+  }
 }
 
 function readBootTimeMs(): number | undefined {

@@ -1,15 +1,15 @@
 // The two lock-directory passes of `run`: the start-up pass under the rules
 // of `clean`, and the after-run pass that also removes what the run left.
 import { accessSync, constants } from "node:fs";
-import { cleanDirectories, type CleanReport } from "../core/clean.ts";
+import { cleanDirectories, type CleanReport, type ConfinedDir } from "../core/clean.ts";
 import type { RunScope } from "../core/classify.ts";
 import { DEFAULTS } from "../core/defaults.ts";
 import { parseDuration } from "../core/duration.ts";
-import { checkExplicitDir, resolveLockDirs } from "../cli/lock-dirs.ts";
+import { checkExplicitDir, lockTargets, resolveLockDirs } from "../cli/lock-dirs.ts";
 import type { Platform } from "../platform/types.ts";
 import type { RunLog } from "./log.ts";
 
-export type LockDirChoice = { kind: "dirs"; dirs: string[] } | { kind: "invalid"; message: string };
+export type LockDirChoice = { kind: "dirs"; dirs: (string | ConfinedDir)[] } | { kind: "invalid"; message: string };
 
 /**
  * Picks the lock directories as `clean` does. A directory given with
@@ -32,7 +32,7 @@ export function chooseLockDirs(explicit: string[], log: RunLog): LockDirChoice {
     return problem === null;
   });
   if (found.message !== undefined) log.info(`${found.message}; the run cleans no locks`);
-  return { kind: "dirs", dirs: usable };
+  return { kind: "dirs", dirs: lockTargets({ ...found, dirs: usable }) };
 }
 
 function checkReadable(dir: string): string | null {
@@ -50,7 +50,7 @@ function checkReadable(dir: string): string | null {
  * failure is logged and swallowed: the pass must never keep the command
  * from starting.
  */
-export function collectGarbageBeforeStart(platform: () => Platform, dirs: string[], timeoutMs: number, log: RunLog): void {
+export function collectGarbageBeforeStart(platform: () => Platform, dirs: (string | ConfinedDir)[], timeoutMs: number, log: RunLog): void {
   if (dirs.length === 0) return;
   try {
     const report = cleanDirectories(platform(), dirs, {
@@ -68,7 +68,7 @@ export function collectGarbageBeforeStart(platform: () => Platform, dirs: string
  * naming one of its pids, when no process holds or has them open, plus
  * whatever `clean` would remove anyway.
  */
-export function cleanAfterRun(platform: () => Platform, dirs: string[], scope: RunScope, log: RunLog): void {
+export function cleanAfterRun(platform: () => Platform, dirs: (string | ConfinedDir)[], scope: RunScope, log: RunLog): void {
   if (dirs.length === 0) return;
   try {
     const report = cleanDirectories(platform(), dirs, { ...commonOptions(), runScope: scope });
@@ -98,6 +98,6 @@ function logReport(pass: string, report: CleanReport, log: RunLog): void {
   log.info(`${pass}: ${removed} of ${scanned} files removed${notChecked > 0 ? `, ${notChecked} not reached in time` : ""}`);
 }
 
-function quoteList(dirs: string[]): string {
-  return dirs.map((dir) => `"${dir}"`).join(", ");
+function quoteList(dirs: (string | ConfinedDir)[]): string {
+  return dirs.map((dir) => `"${typeof dir === "string" ? dir : dir.path}"`).join(", ");
 }

@@ -30,7 +30,7 @@ describe("resolveLockDirs", () => {
 
   test("finds the locks of the working directory's project", () => {
     const locks = mkdir("project", ".jerry", "local", "locks");
-    expect(resolveLockDirs([], join(root, "project"), {})).toEqual({ dirs: [locks], source: "discovered" });
+    expect(resolveLockDirs([], join(root, "project"), {})).toEqual({ dirs: [locks], source: "discovered", projectRoot: join(root, "project") });
   });
 
   test("walks up to the nearest .jerry", () => {

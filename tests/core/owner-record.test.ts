@@ -86,13 +86,10 @@ describe("parseOwnerRecord", () => {
     });
   });
 
-  test("ignores JSON fields of the wrong type", () => {
-    const parsed = parse('{"pid":7,"host":5,"boot_id":"","start":null}\n');
-    expect(parsed).toEqual({
-      kind: "record",
-      record: { format: "json", pid: 7, host: undefined, bootId: undefined, pidNamespace: undefined, startId: undefined, tool: undefined },
-      terminated: true,
-    });
+  test("rejects JSON fields of the wrong type", () => {
+    for (const content of ['{"pid":7,"host":5}\n', '{"pid":7,"boot_id":""}\n', '{"pid":7,"start":null}\n', `{"pid":7,"host":"${"h".repeat(256)}"}\n`]) {
+      expect(parse(content).kind).toBe("unrecognised");
+    }
   });
 
   test("ignores an unparsable started_at", () => {

@@ -2,7 +2,7 @@
 // clients holding real files. Every held or open file must survive.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { hasCommand, hasPyFilelock, needs } from "../helpers/require.ts";
@@ -166,6 +166,8 @@ describe.if(ready)("clean with bad input", () => {
     writeFileSync(join(outside, "target.lock"), "");
     symlinkSync(join(outside, "target.lock"), join(dir, "link-to-file.lock"));
     symlinkSync(outside, join(dir, "link-to-dir.lock"));
+    writeFileSync(join(outside, "linked.lock"), "");
+    linkSync(join(outside, "linked.lock"), join(dir, "hardlink.lock"));
     spawnSync(["mkfifo", join(dir, "fifo.lock")]);
     socketServer = Bun.listen({ unix: join(dir, "socket.lock"), socket: { data() {} } });
     mkdirSync(join(dir, "subdir.lock"));
@@ -203,7 +205,7 @@ describe.if(ready)("clean with bad input", () => {
     expect(verdictOf(report.locks, "link-to-dir.lock").verdict).toBe("not-a-lock");
   });
 
-  for (const name of ["fifo.lock", "socket.lock", "subdir.lock", "big.lock", "Cargo.lock", "yarn.lock"]) {
+  for (const name of ["fifo.lock", "socket.lock", "subdir.lock", "big.lock", "Cargo.lock", "yarn.lock", "hardlink.lock"]) {
     test(`keeps ${name} as not-a-lock`, () => {
       expect(verdictOf(report.locks, name).verdict).toBe("not-a-lock");
       expect(existsSync(join(dir, name))).toBe(true);
@@ -308,6 +310,19 @@ describe.if(ready)("directory discovery", () => {
     const result = jerrylock(["clean"], { cwd: empty });
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toContain("no .jerry folder");
+  });
+
+  test("follows no symlink below the project root", () => {
+    const root = makeTempDir();
+    const victim = makeTempDir();
+    writeFileSync(join(victim, "a.lock"), "");
+    age(join(victim, "a.lock"), 3600);
+    mkdirSync(join(root, ".jerry", "local"), { recursive: true });
+    symlinkSync(victim, join(root, ".jerry", "local", "locks"));
+    const result = jerrylock(["clean"], { cwd: root });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("follows no symlink");
+    expect(existsSync(join(victim, "a.lock"))).toBe(true);
   });
 
   test("uses JERRYLOCK_DIR over discovery", () => {

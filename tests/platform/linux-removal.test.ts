@@ -2,7 +2,8 @@
 // protocol's test hooks: whatever changes after the verdict must be kept.
 import { describe, expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
-import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "bun";
+import { closeSync, existsSync, linkSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanDirectories, type CleanOptions, type CleanReport } from "../../src/core/clean.ts";
 import type { RemovalHooks } from "../../src/core/remove.ts";
@@ -94,6 +95,35 @@ describe.if(onLinux)("removal protocol races on Linux", () => {
     closeSync(descriptor);
     expect(report.locks[0]?.verdict).toBe("open");
     expect(existsSync(path)).toBe(true);
+  });
+
+  test("never opens a fifo swapped in after the verdict", () => {
+    const dir = makeTempDir();
+    const path = orphanIn(dir);
+    const report = cleanWithHooks(dir, {
+      beforeOpen() {
+        unlinkSync(path);
+        spawnSync(["mkfifo", path]);
+      },
+    });
+    expect(report.locks[0]?.removed).toBe(false);
+    expect(report.locks[0]?.reason).toContain("never opened");
+    expect(lstatSync(path).isFIFO()).toBe(true);
+  });
+
+  test("keeps a hard-linked name swapped in after the verdict", () => {
+    const dir = makeTempDir();
+    const path = orphanIn(dir);
+    const outside = join(makeTempDir(), "outside.lock");
+    writeFileSync(outside, "");
+    const report = cleanWithHooks(dir, {
+      beforeOpen() {
+        unlinkSync(path);
+        linkSync(outside, path);
+      },
+    });
+    expect(report.locks[0]?.removed).toBe(false);
+    expect(existsSync(outside)).toBe(true);
   });
 
   test("removes the untouched orphan", () => {
