@@ -14,7 +14,7 @@
 //   handle lacks FILE_SHARE_DELETE, which C runtime, Python and most lock
 //   clients never pass. A sharing violation means "in use", not an error.
 //   While that probe handle is open (microseconds), an owner opening without
-//   delete sharing gets a sharing violation itself and retries.
+//   delete sharing gets a sharing violation itself.
 // - removal: the file is marked for deletion through the open handle
 //   (FileDispositionInfo), never by name, so a name swapped meanwhile is safe.
 // - a file whose deletion is pending (another process deleted it while a
