@@ -67,7 +67,15 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
 
   let content: Uint8Array = new Uint8Array(0);
   if (stat.size > 0) {
-    const read = context.platform.readAt(entry.dir, entry.name, stat, LIMITS.recordMaxBytes);
+    let read: Uint8Array | null;
+    try {
+      read = context.platform.readAt(entry.dir, entry.name, stat, LIMITS.recordMaxBytes);
+    } catch (error) {
+      // Windows byte-range locks block reads too, so a locked record is unreadable; the lock decides.
+      const held = context.scan.held(stat, entry.name, entry.dir);
+      if (held.state === "held") return heldDecision(held, context, decide);
+      throw error;
+    }
     if (read === null) return null;
     content = read;
   }

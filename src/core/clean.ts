@@ -292,5 +292,8 @@ function summarize(locks: LockReport[], failedRemovals: number, durationMs: numb
 // The directory comes from the user or the environment and may itself contain control characters.
 function joinDisplay(directory: string, name: string): string {
   const shown = printableText(directory);
-  return shown.endsWith("/") || shown.endsWith("\\") ? `${shown}${name}` : `${shown}/${name}`;
+  if (shown.endsWith("/") || shown.endsWith("\\")) return `${shown}${name}`;
+  // A Windows path such as "C:\\locks" keeps its own separator.
+  const separator = shown.includes("\\") && !shown.includes("/") ? "\\" : "/";
+  return `${shown}${separator}${name}`;
 }

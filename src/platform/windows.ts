@@ -338,10 +338,12 @@ export function createWindowsPlatform(api: Win32Api = loadWin32(), target: strin
     },
     beginSoleOpener(file): OpenCheck {
       const current = state(file);
-      const method = "DELETE-access open that shares read only";
-      // Read sharing only: our own lock handle has read access, and while this
-      // handle is open, no other process can open the file to write or delete it.
-      const opened = api.openAt(file.handle, "", ACCESS.delete | STAT_ACCESS, SHARE.read, DISPOSITION.open, OPTIONS.nonDirectory);
+      // The share mode must admit jerrylock's own handles: read for the lock
+      // handle of clean, read and write for the main handle of with. Any other
+      // process's handle that does not share delete makes this open fail.
+      const share = current.dataAccess ? SHARE.read | SHARE.write : SHARE.read;
+      const method = current.dataAccess ? "DELETE-access open that shares read and write" : "DELETE-access open that shares read only";
+      const opened = api.openAt(file.handle, "", ACCESS.delete | STAT_ACCESS, share, DISPOSITION.open, OPTIONS.nonDirectory);
       if (!opened.ok) {
         if (opened.error === "ERROR_SHARING_VIOLATION") return { state: "open", pids: [], method };
         return { state: "unknown", method, reason: `open failed: ${opened.error}` };

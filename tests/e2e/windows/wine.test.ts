@@ -267,11 +267,7 @@ describe.if(ready)("Windows binary under Wine", () => {
     expect(jerrylock("run", "--", "cmd", "/c", "exit", "7").status).toBe(7);
   }, 60_000);
 
-  // TODO: `jerrylock with` cannot start CMD on Windows yet: it passes the lock
-  // handle as stdio[3], which Bun's Windows spawn rejects with EBADF. Reading
-  // the owner record of a file another process has locked also fails there
-  // (ERROR_LOCK_VIOLATION), which classify reports as an error, not held.
-  test.todo("with holds a lock that another jerrylock sees", async () => {
+  test("with holds a lock that another jerrylock sees", async () => {
     const dir = freshDir("with");
     const lock = windowsPath(join(dir, "job.lock"));
     const holder = await startHolder([join(work, "jerrylock.exe"), "with", lock, "--", windowsPath(join(work, "platform-check.exe")), "wait"]);
