@@ -2,9 +2,9 @@
 //
 // NOTE: built and type-checked only; nothing here can run a Mach-O binary, so
 // no test has exercised this file on macOS yet.
-import { closeSync, constants, openSync } from "node:fs";
 import { openLibc } from "./libc.ts";
-import { PlatformError, type ProcessControl } from "./types.ts";
+import { isTerminalForeground, sendPosixSignal } from "./process-posix.ts";
+import type { ProcessControl } from "./types.ts";
 
 function loadLibSystem() {
   return openLibc(
@@ -37,31 +37,9 @@ export function createDarwinProcessControl(): ProcessControl {
     // besides the command, which the runtime waits for.
     reapIfExited: () => "not-child",
 
-    sendSignal(pid, signal): boolean {
-      try {
-        process.kill(pid, signal);
-        return true;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? "EUNKNOWN";
-        if (code === "ESRCH") return false;
-        throw new PlatformError(code, "kill", undefined, `pid ${pid}, ${signal}`);
-      }
-    },
+    sendSignal: sendPosixSignal,
 
-    isTerminalForeground(): boolean {
-      let fd: number;
-      try {
-        fd = openSync("/dev/tty", constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
-      } catch {
-        return false;
-      }
-      try {
-        const foreground = libc.symbols.tcgetpgrp(fd);
-        return foreground > 0 && foreground === libc.symbols.getpgrp();
-      } finally {
-        closeSync(fd);
-      }
-    },
+    isTerminalForeground: () => isTerminalForeground(libc.symbols.tcgetpgrp, libc.symbols.getpgrp),
 
     watchExitCode: () => null,
 

@@ -1,7 +1,8 @@
 // Process supervision calls for `jerrylock run` on Linux.
-import { closeSync, constants, openSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { LINUX_ERRNO, linuxLibcPath, openLibc } from "./libc.ts";
+import { isTerminalForeground, sendPosixSignal } from "./process-posix.ts";
 import { PlatformError, type ProcessControl, type ReapResult } from "./types.ts";
 
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -79,34 +80,9 @@ export function createLinuxProcessControl(): ProcessControl {
       }
     },
 
-    sendSignal(pid, signal): boolean {
-      try {
-        process.kill(pid, signal);
-        return true;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? "EUNKNOWN";
-        if (code === "ESRCH") return false;
-        throw new PlatformError(code, "kill", undefined, `pid ${pid}, ${signal}`);
-      }
-    },
+    sendSignal: sendPosixSignal,
 
-    isTerminalForeground(): boolean {
-      // /dev/tty is the controlling terminal whichever of stdin, stdout and
-      // stderr are redirected, and the terminal signals its foreground group
-      // through it. Opening it fails with ENXIO when there is none.
-      let fd: number;
-      try {
-        fd = openSync("/dev/tty", constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
-      } catch {
-        return false;
-      }
-      try {
-        const foreground = libc.symbols.tcgetpgrp(fd);
-        return foreground > 0 && foreground === libc.symbols.getpgrp();
-      } finally {
-        closeSync(fd);
-      }
-    },
+    isTerminalForeground: () => isTerminalForeground(libc.symbols.tcgetpgrp, libc.symbols.getpgrp),
 
     watchExitCode: () => null,
 
