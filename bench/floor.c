@@ -3,14 +3,18 @@
  * protocol in plain C with no runtime around it. The benchmark compiles it with
  * the machine's cc and times it beside find(1) and jerrylock clean.
  *
- * Usage: floor [-L] [-a SECONDS] DIR
+ * Usage: floor [-L] [-D] [-a SECONDS] DIR
  *   -a SECONDS  minimum age by mtime (default 300)
  *   -L          skip the write lease, to measure what the lease costs
+ *   -D          open the name directly instead of through O_PATH, to measure
+ *               what never opening a fifo or device costs
  *
  * Per candidate (a name ending in ".lock"), in the order jerrylock uses:
  *   fstatat(NOFOLLOW)  regular, empty, older than the threshold
- *   openat(NOFOLLOW|NONBLOCK) relative to the directory descriptor
- *   fstat              same device and inode as the first stat
+ *   openat(O_PATH|NOFOLLOW) relative to the directory descriptor, which
+ *                      opens no fifo or device; fstat; then reopen that
+ *                      inode read-write through /proc/self/fd/N
+ *                      (-D: one openat(NOFOLLOW|NONBLOCK) and an fstat)
  *   flock(LOCK_EX|LOCK_NB)            fails on a flock holder
  *   fcntl(F_OFD_SETLK, F_WRLCK)       fails on a POSIX or OFD holder
  *   fstatat(NOFOLLOW)  the name still points at the inode we hold
@@ -40,12 +44,29 @@ static int ends_with_lock(const char *name) {
 }
 
 /* Returns 1 when the file was removed, 0 when it was kept. */
-static int remove_if_stale(int dir_fd, const char *name, time_t cutoff, int use_lease) {
+/* Opens a regular file read-write without ever opening anything else; -1 otherwise. */
+static int open_regular(int dir_fd, const char *name, int direct) {
+    if (direct) return openat(dir_fd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+    int path_fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (path_fd < 0) return -1;
+    struct stat path_stat;
+    int fd = -1;
+    if (fstat(path_fd, &path_stat) == 0 && S_ISREG(path_stat.st_mode)) {
+        char proc_path[64];
+        snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", path_fd);
+        fd = open(proc_path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    }
+    close(path_fd);
+    return fd;
+}
+
+static int remove_if_stale(int dir_fd, const char *name, time_t cutoff, int use_lease, int direct) {
     struct stat before, opened, after;
     if (fstatat(dir_fd, name, &before, AT_SYMLINK_NOFOLLOW) != 0) return 0;
     if (!S_ISREG(before.st_mode) || before.st_size != 0 || before.st_mtime > cutoff) return 0;
 
-    int fd = openat(dir_fd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    int fd = open_regular(dir_fd, name, direct);
     if (fd < 0) return 0;
 
     int removed = 0;
@@ -73,15 +94,17 @@ done:
 
 int main(int argc, char **argv) {
     int use_lease = 1;
+    int direct = 0;
     long max_age = 300;
     int option;
-    while ((option = getopt(argc, argv, "La:")) != -1) {
+    while ((option = getopt(argc, argv, "LDa:")) != -1) {
         if (option == 'L') use_lease = 0;
+        else if (option == 'D') direct = 1;
         else if (option == 'a') max_age = strtol(optarg, NULL, 10);
         else return 2;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: floor [-L] [-a SECONDS] DIR\n");
+        fprintf(stderr, "usage: floor [-L] [-D] [-a SECONDS] DIR\n");
         return 2;
     }
 
@@ -100,7 +123,7 @@ int main(int argc, char **argv) {
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
         if (!ends_with_lock(entry->d_name)) continue;
-        if (remove_if_stale(dir_fd, entry->d_name, cutoff, use_lease)) removed++;
+        if (remove_if_stale(dir_fd, entry->d_name, cutoff, use_lease, direct)) removed++;
         else kept++;
     }
     closedir(dir);

@@ -31,7 +31,8 @@ const TMPFS_MAGIC = 0x01021994;
  * Picks /dev/shm when it is a tmpfs. Inputs on a disk make the bench slow and
  * noisy: on the no-journal ext4 VM disk this bench was written on, refilling a
  * directory with 100k files took about 44 s per round, because ext4 without a
- * journal skips inodes freed in the last 30 s when allocating.
+ * journal skips inodes freed in the last 30 s when allocating (Linux
+ * fs/ext4/ialloc.c, find_inode_bit).
  */
 function defaultWorkDir(): string {
   try {
@@ -122,6 +123,13 @@ function cleaners(floor: string, jerrylocks: Build[]): Cleaner[] {
       expectSafe: true,
       display: `floor -a ${THRESHOLD_SECONDS} DIR (bench/floor.c, cc -O2)`,
       command: (dir) => [floor, "-a", THRESHOLD_SECONDS, dir],
+    },
+    {
+      id: "floor-direct",
+      label: "C floor, direct open",
+      expectSafe: true,
+      display: `floor -D -a ${THRESHOLD_SECONDS} DIR`,
+      command: (dir) => [floor, "-D", "-a", THRESHOLD_SECONDS, dir],
     },
     {
       id: "floor-nolease",
@@ -279,8 +287,18 @@ function machineInfo(workDir: string): [string, string][] {
   ];
 }
 
+/** Names the commit of the checkout; the binaries may have been built from another one. */
+function sourceTree(): string {
+  const head = spawnSync(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], { stdout: "pipe", stderr: "pipe" });
+  if (head.exitCode !== 0) return "not a git checkout";
+  const status = spawnSync(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], { stdout: "pipe", stderr: "pipe" });
+  const dirty = status.stdout.toString().trim() !== "";
+  return `commit ${head.stdout.toString().trim()}${dirty ? " with uncommitted changes" : ""}`;
+}
+
 function versions(jerrylocks: Build[]): [string, string][] {
   return [
+    ["checkout running the bench", sourceTree()],
     ...jerrylocks.map((build): [string, string] => [
       `jerrylock${build.suffix}`,
       existsSync(build.path) ? versionOf([build.path, "--version"]) : "not built",

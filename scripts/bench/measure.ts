@@ -98,30 +98,53 @@ export function displayCommand(argv: string[]): string {
   return argv.map(shellWord).join(" ");
 }
 
-/** Times every command in one hyperfine call without a shell (-N). */
+/** hyperfine calls per measurement; each call runs every command, so a burst of other load hits all of them alike. */
+const HYPERFINE_BATCHES = 5;
+
+/**
+ * Times every command with hyperfine without a shell (-N), in several calls
+ * that each run every command, and merges the run times of all calls.
+ */
 export async function hyperfine(commands: StartCommand[], runs: number, workDir: string): Promise<StartResult[]> {
   if (commands.length === 0) return [];
-  const exportPath = join(workDir, "hyperfine.json");
-  const argv = ["hyperfine", "-N", "--style", "basic", "--warmup", "5", "--runs", String(runs), "--export-json", exportPath];
-  for (const command of commands) {
-    argv.push("--command-name", command.label, displayCommand(command.argv));
-  }
-  // A working directory with no .jerry folder above it, so `run` and `with`
-  // find no lock directory to clean, as in a container.
-  const child = Bun.spawn(argv, { cwd: workDir, stdout: "inherit", stderr: "inherit" });
-  const exitCode = await child.exited;
-  if (exitCode !== 0) throw new Error(`hyperfine exited with status ${exitCode}: see its output above`);
+  const batches = Math.min(HYPERFINE_BATCHES, runs);
+  const runsPerBatch = Math.ceil(runs / batches);
+  const times: number[][] = commands.map(() => []);
+  const cpuTotals: number[] = commands.map(() => 0);
 
-  const parsed = JSON.parse(readFileSync(exportPath, "utf8")) as HyperfineJson;
-  return parsed.results.map((result, index) => ({
-    command: commands[index] as StartCommand,
-    medianMs: result.median * 1000,
-    meanMs: result.mean * 1000,
-    stddevMs: result.stddev * 1000,
-    minMs: result.min * 1000,
-    cpuMs: (result.user + result.system) * 1000,
-    runs: result.times.length,
-  }));
+  for (let batch = 0; batch < batches; batch++) {
+    const exportPath = join(workDir, `hyperfine-${batch}.json`);
+    const argv = ["hyperfine", "-N", "--style", "basic", "--warmup", "3", "--runs", String(runsPerBatch), "--export-json", exportPath];
+    for (const command of commands) {
+      argv.push("--command-name", command.label, displayCommand(command.argv));
+    }
+    // A working directory with no .jerry folder above it, so `run` and `with`
+    // find no lock directory to clean, as in a container.
+    const child = Bun.spawn(argv, { cwd: workDir, stdout: "ignore", stderr: "inherit" });
+    const exitCode = await child.exited;
+    if (exitCode !== 0) throw new Error(`hyperfine exited with status ${exitCode}: see its output above`);
+
+    const parsed = JSON.parse(readFileSync(exportPath, "utf8")) as HyperfineJson;
+    for (const [index, result] of parsed.results.entries()) {
+      times[index]?.push(...result.times);
+      cpuTotals[index] = (cpuTotals[index] ?? 0) + (result.user + result.system) * result.times.length;
+    }
+  }
+
+  return commands.map((command, index) => {
+    const seconds = times[index] ?? [];
+    const mean = seconds.reduce((sum, value) => sum + value, 0) / seconds.length;
+    const variance = seconds.reduce((sum, value) => sum + (value - mean) ** 2, 0) / Math.max(seconds.length - 1, 1);
+    return {
+      command,
+      medianMs: median(seconds) * 1000,
+      meanMs: mean * 1000,
+      stddevMs: Math.sqrt(variance) * 1000,
+      minMs: Math.min(...seconds) * 1000,
+      cpuMs: ((cpuTotals[index] ?? 0) / seconds.length) * 1000,
+      runs: seconds.length,
+    };
+  });
 }
 
 export interface RssResult {

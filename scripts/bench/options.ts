@@ -21,7 +21,7 @@ export interface BenchOptions {
   chart: string;
   /** Extra notes appended to the page (profiles, before and after). */
   notes: string;
-  /** Skip writing the page and the chart, for trying the script. */
+  /** Whether to write the page and the chart; when false the page goes to stdout. */
   write: boolean;
   help: boolean;
 }

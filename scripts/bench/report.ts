@@ -280,7 +280,7 @@ Each target is a ratio between commands measured in this run. The floor
 column gives the same ratio for the least any implementation of the same
 approach costs: the C floor in place of \`clean\`, and a Bun-compiled
 executable that only spawns \`/bin/true\` in place of \`run\` and \`with\`.
-
+${report.notes === null ? "" : "What dominates jerrylock's time, and the proposed fixes, are at the end of this page.\n"}
 ${table(["target", "jerrylock", "floor", "verdict"], targets)}
 
 ## Cleaning stale lock files
@@ -316,13 +316,17 @@ After each round the bench checks that every held file still has the name and
 inode it had while held. A cleaner that removes a held file breaks the mutual
 exclusion of the process holding it. \`find -delete\` removes them all. The
 Python reference uses \`lockf\` only, so it cannot see \`flock\` holders or a
-process that only has the file open.
+process that only has the file open. The C floor without the lease removes
+the files that a process only has open, as a client blocked in \`lockf\` has
+them.
 
 ${safetyTable(report)}
 
 ## Starting a command
 
-Measured with hyperfine, no shell (\`-N\`), 5 warm-up runs. The Bun-compiled
+Measured with hyperfine, no shell (\`-N\`), in 5 calls that each run every
+command (3 warm-up runs each), so a burst of other load on the machine hits
+all commands alike; the statistics merge the runs of all calls. The Bun-compiled
 no-op (\`bench/noop.ts\`) is the floor of any Bun executable; with a command
 it spawns the command and awaits it, the floor of a Bun-built wrapper.
 
@@ -346,6 +350,7 @@ const COLORS: Record<string, string> = {
   python: "#3572a5",
   floor: "#2a9d48",
   "floor-nolease": "#8fd19e",
+  "floor-direct": "#1b6e35",
   jerrylock: "#d1495b",
   "jerrylock-1": "#edae49",
   "jerrylock-2": "#7b2cbf",
