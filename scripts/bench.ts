@@ -208,6 +208,12 @@ async function measureCleaners(
   // at all yet; a cleaner that fails it is listed as not available.
   const measured: Cleaner[] = [];
   for (const cleaner of list) {
+    const program = cleaner.command("DIR")[0] as string;
+    if (!existsSync(program) && Bun.which(program) === null) {
+      unavailable.push({ label: cleaner.label, reason: `not available: ${program} not found` });
+      log(`${cleaner.label}: not available: ${program} not found`);
+      continue;
+    }
     const { sample, stderr } = await runRound(cleaner, TRIAL_SIZE, join(tmp, "files-trial"), holders);
     if (sample.exitCode !== 0 || sample.check.staleLeft > 0) {
       const why =

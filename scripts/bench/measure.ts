@@ -1,5 +1,6 @@
 // Timing of the cleaner rounds (own loop, inputs prepared outside the timed
 // region), of start-up commands (hyperfine) and of memory while a child sleeps.
+import type { Subprocess } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkRound, emptyRound, type Holders, prepareRound, type RoundCheck } from "./inputs.ts";
@@ -170,7 +171,12 @@ function statusField(status: string, field: string): number | null {
 export async function measureRss(label: string, prefix: string[], cwd: string): Promise<RssResult> {
   const childArgv = ["/bin/sh", "-c", "echo ready $$; exec sleep 30"];
   const display = displayCommand([...prefix, ...childArgv]);
-  const wrapper = Bun.spawn([...prefix, ...childArgv], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let wrapper: Subprocess<"ignore", "pipe", "pipe">;
+  try {
+    wrapper = Bun.spawn([...prefix, ...childArgv], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  } catch (error) {
+    return { label, display, peakBytes: null, currentBytes: null, error: `${prefix[0]} failed to start: ${(error as Error).message}` };
+  }
   const timer = setTimeout(() => wrapper.kill("SIGKILL"), 10_000);
 
   try {
