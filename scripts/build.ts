@@ -37,7 +37,7 @@ const ENTRY = "src/cli/main.ts";
 
 async function compile(outfile: string, targetName: string, bunTarget?: string): Promise<void> {
   const targetOption = bunTarget === undefined ? [] : [`--target=${bunTarget}`];
-  const result = await $`${process.execPath} build --compile --minify-syntax ${targetOption} --define JERRYLOCK_TARGET=${JSON.stringify(targetName)} ${ENTRY} --outfile ${outfile}`
+  const result = await $`${process.execPath} build --compile --minify-syntax --minify-whitespace --bytecode --format=esm ${targetOption} --define JERRYLOCK_TARGET=${JSON.stringify(targetName)} ${ENTRY} --outfile ${outfile}`
     .quiet()
     .nothrow();
   if (result.exitCode !== 0) {

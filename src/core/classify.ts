@@ -1,7 +1,7 @@
 // Verdict rules: one verdict per file, tried in the order of VERDICTS, the
 // first that fits wins. Nothing here takes a lock or a lease, so `ls` and
 // `--dry-run` can call it freely; `clean` re-checks inside the removal protocol.
-import type { DirHandle, FileStat, HeldCheck, HostIdentity, LockHolder, Platform, ProbeScan } from "../platform/types.ts";
+import type { DirHandle, FileStat, HeldCheck, HostIdentity, LockHolder, OpenCheck, Platform, ProbeScan } from "../platform/types.ts";
 import { LIMITS } from "./defaults.ts";
 import { printableText } from "./display.ts";
 import { formatDuration } from "./duration.ts";
@@ -40,6 +40,12 @@ export interface ClassifyContext {
   now: number;
   maxAgeMs: number;
   runScope?: RunScope;
+  /**
+   * Whether to ask the scan if another process has the file open. clean
+   * (without --dry-run) skips it, because the removal protocol proves the same
+   * atomically with a lease; a kept file then shows another kept verdict.
+   */
+  checkOpen: boolean;
 }
 
 /** Decides the verdict of one entry; returns null when the file vanished meanwhile. */
@@ -90,7 +96,7 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
   if (held.state === "held") return heldDecision(held, context, decide);
 
   // open: a waiter that opened the file before locking it must not lose it.
-  const open = context.scan.open(stat, entry.name, entry.dir);
+  const open: OpenCheck = context.checkOpen ? context.scan.open(stat, entry.name, entry.dir) : { state: "closed", method: "the removal protocol's lease" };
   if (open.state === "open") {
     const pid = open.pids[0] ?? null;
     const command = pid === null ? null : (context.platform.inspectProcess(pid).command ?? null);

@@ -230,7 +230,8 @@ function decideAndRemove(walk: Walk, entries: ScanItem[]): void {
       decision = { verdict: "error", reason: problem, pid: null, command: null, ageSeconds: 0 };
     } else {
       try {
-        decision = classify(entry, { platform, scan, host, now: platform.now(), maxAgeMs: options.maxAgeMs, runScope: options.runScope });
+        const checkOpen = !options.remove || options.dryRun;
+        decision = classify(entry, { platform, scan, host, now: platform.now(), maxAgeMs: options.maxAgeMs, runScope: options.runScope, checkOpen });
       } catch (error) {
         // Any failure of a probe (EMFILE while reading /proc, say) keeps this
         // file with the error instead of losing the report of every other file.

@@ -7,7 +7,7 @@
 //   1. open the name without following a symlink and without blocking;
 //   2. check that the open file is the inode, size and mtime of the verdict;
 //   3. take the flock and the POSIX/OFD lock without blocking;
-//   4. check that the name still points to that inode;
+//   4. check that the name still points to that inode, still unchanged;
 //   5. prove that no other process has it open (Linux: a write lease) and keep
 //      that proof armed across the unlink, so a late opener is noticed;
 //   6. unlink the name while holding the locks, then close.
@@ -86,9 +86,12 @@ function removeOpened(platform: Platform, file: CandidateHandle, entry: LockEntr
 
   hooks.afterLock?.(entry);
 
+  // This stat is taken under the locks, so it also catches a record written
+  // between the open and the lock.
   const current = platform.statAt(entry.dir, entry.name);
   if (current === null) return kept("vanished before removal: another process removed it");
   if (!sameFile(current, opened)) return kept("replaced by another file after the verdict; checked again next run");
+  if (!unchanged(current, entry.stat)) return kept("changed after the verdict (size, mtime or links); checked again next run");
 
   const openers = platform.beginSoleOpener(file);
   if (openers.state === "open") {

@@ -79,6 +79,8 @@ const sys = libc.symbols;
 
 interface LinuxCandidate extends CandidateHandle {
   leaseHeld: boolean;
+  /** Stat taken through the O_PATH descriptor just before the reopen; used once. */
+  openedStat?: FileStat;
 }
 
 export function createLinuxPlatform(): Platform {
@@ -120,7 +122,7 @@ export function createLinuxPlatform(): Platform {
    * file since its verdict. Throws ELOOP for a symlink, ENOTREG for any other
    * kind; returns null when the name is gone.
    */
-  function openAt(dir: DirHandle, name: Uint8Array, flags: number): number | null {
+  function openAt(dir: DirHandle, name: Uint8Array, flags: number): { fd: number; stat: FileStat } | null {
     const pathFd = sys.openat(dir.handle, cString(name), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (pathFd < 0) {
       const error = libc.fail("open", () => displayName(dir, name));
@@ -134,7 +136,7 @@ export function createLinuxPlatform(): Platform {
 
       const fd = sys.openat(AT_FDCWD, cString(`/proc/self/fd/${pathFd}`), flags | O_CLOEXEC, 0);
       if (fd < 0) throw libc.fail("open", () => displayName(dir, name));
-      return fd;
+      return { fd, stat };
     } finally {
       sys.close(pathFd);
     }
@@ -187,11 +189,11 @@ export function createLinuxPlatform(): Platform {
       return statx(dir.handle, cString(name), AT_SYMLINK_NOFOLLOW, () => displayName(dir, name));
     },
     readAt(dir, name, expected, maxBytes) {
-      const fd = openAt(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-      if (fd === null) return null;
+      const openedFile = openAt(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+      if (openedFile === null) return null;
+      const { fd, stat: opened } = openedFile;
       try {
-        const opened = statHandleNumber(fd, () => displayName(dir, name));
-        if (opened.kind !== "file" || opened.dev !== expected.dev || opened.ino !== expected.ino) return null;
+        if (opened.dev !== expected.dev || opened.ino !== expected.ino) return null;
         const buffer = Buffer.alloc(maxBytes + 1);
         let length = 0;
         while (length < buffer.length) {
@@ -216,13 +218,18 @@ export function createLinuxPlatform(): Platform {
     },
 
     openCandidate(dir, name) {
-      const fd = openAt(dir, name, O_RDWR | O_NONBLOCK | O_NOCTTY);
-      if (fd === null) return null;
-      const candidate: LinuxCandidate = { dir, name, handle: fd, leaseHeld: false };
+      const opened = openAt(dir, name, O_RDWR | O_NONBLOCK | O_NOCTTY);
+      if (opened === null) return null;
+      const candidate: LinuxCandidate = { dir, name, handle: opened.fd, leaseHeld: false, openedStat: opened.stat };
       return candidate;
     },
     statHandle(file) {
-      return statHandleNumber(file.handle, () => displayName(file.dir, file.name));
+      // The O_PATH descriptor's stat describes the very inode that was then
+      // reopened, so the first call after opening costs no syscall.
+      const candidate = file as LinuxCandidate;
+      const cached = candidate.openedStat;
+      candidate.openedStat = undefined;
+      return cached ?? statHandleNumber(file.handle, () => displayName(file.dir, file.name));
     },
     tryLock(file) {
       return tryLockLinux(file, () => holdersFromLocksTable(platform.statHandle(file)));
@@ -268,7 +275,7 @@ export function createLinuxPlatform(): Platform {
       // one is created with O_EXCL, which cannot open anything else either.
       for (;;) {
         const existing = openAt(dir, name, O_RDWR | O_NONBLOCK | O_NOCTTY);
-        if (existing !== null) return { dir, name, handle: existing, leaseHeld: false } satisfies LinuxCandidate;
+        if (existing !== null) return { dir, name, handle: existing.fd, leaseHeld: false, openedStat: existing.stat } satisfies LinuxCandidate;
 
         const created = sys.openat(dir.handle, cString(name), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o644);
         if (created >= 0) return { dir, name, handle: created, leaseHeld: false } satisfies LinuxCandidate;

@@ -34,6 +34,7 @@ function decideWith(fake: FakePlatform, extra: Partial<ClassifyContext> = {}, en
     host: fake.host(),
     now: fake.now(),
     maxAgeMs: MAX_AGE_MS,
+    checkOpen: true,
     ...extra,
   });
   if (decision === null) throw new Error("classify reported the file as vanished");
@@ -406,7 +407,7 @@ describe("classify: files without an owner", () => {
     const entry = entryOf(fake);
     fake.addFile("/locks", "a.lock", { content: `${DEAD_PID}\n` });
 
-    const decision = classify(entry, { platform: fake, scan: fake.beginScan(entry.dir), host: fake.host(), now: NOW, maxAgeMs: MAX_AGE_MS });
+    const decision = classify(entry, { platform: fake, scan: fake.beginScan(entry.dir), host: fake.host(), now: NOW, maxAgeMs: MAX_AGE_MS, checkOpen: true });
     expect(decision).toBeNull();
   });
 });

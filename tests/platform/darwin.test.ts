@@ -27,7 +27,7 @@ function entryOf(platform: Platform, name: string): LockEntry | null {
 
 function verdictOf(api: FakeDarwin, platform: Platform, name: string): string {
   const entry = entryOf(platform, name)!;
-  const decision = classify(entry, { platform, scan: platform.beginScan(entry.dir), host: platform.host(), now: api.clockMs, maxAgeMs: 300_000 });
+  const decision = classify(entry, { platform, scan: platform.beginScan(entry.dir), host: platform.host(), now: api.clockMs, maxAgeMs: 300_000, checkOpen: true });
   return decision?.verdict ?? "gone";
 }
 

@@ -34,6 +34,7 @@ function verdictOf(api: FakeWin32, platform: Platform, name: string): string {
     host: platform.host(),
     now: api.clockMs,
     maxAgeMs: 5 * 60_000,
+    checkOpen: true,
   });
   return decision?.verdict ?? "gone";
 }
