@@ -64,6 +64,7 @@ export interface LockHandle extends HeldLock, AsyncDisposable {}
  * ```
  */
 export async function acquire(path: string, options: AcquireOptions = {}): Promise<LockHandle> {
+  checkMilliseconds("timeoutMs", options.timeoutMs);
   const held = await acquireLock(path, options, { platform: currentPlatform(), tool: `jerrylock ${VERSION}` });
   return {
     path: held.path,
@@ -150,7 +151,17 @@ export function ls(directories: string | string[], options: ScanOptions = {}): R
   return scan(directories, options, false, false);
 }
 
+/** Rejects a duration option that is not a finite number of ms >= 0; a NaN max age would make every file an orphan. */
+function checkMilliseconds(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`invalid ${name} ${JSON.stringify(value)}: give a finite number of milliseconds, 0 or more`);
+  }
+}
+
 function scan(directories: string | string[], options: ScanOptions, remove: boolean, dryRun: boolean): Report {
+  checkMilliseconds("maxAgeMs", options.maxAgeMs);
+  checkMilliseconds("timeoutMs", options.timeoutMs);
   const platform = currentPlatform();
   const startedAt = platform.now();
   const report = cleanDirectories(platform, typeof directories === "string" ? [directories] : directories, {

@@ -46,6 +46,14 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
 
+  // Bun decodes arguments as UTF-8 and replaces invalid bytes with U+FFFD, so
+  // such a path would name another file than the one the user meant.
+  const mangled = argv.findIndex((argument) => argument.includes("\uFFFD"));
+  if (mangled >= 0) {
+    process.stderr.write(`jerrylock: argument ${mangled + 1} contains bytes that are not valid UTF-8 (shown as U+FFFD), so jerrylock cannot pass it on exactly; rename the path or run from its directory with a valid name\n`);
+    return first === "run" || first === "with" ? EXIT.runUsage : EXIT.usage;
+  }
+
   const command = commands.find((candidate) => candidate.name === first);
   if (command === undefined) {
     const names = commands.map((candidate) => candidate.name).join(", ");

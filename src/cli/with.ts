@@ -278,6 +278,10 @@ async function releaseLock(lock: HeldLock, leftovers: number[]): Promise<void> {
     warn(`cannot remove "${lock.path}" after the command: ${(error as Error).message}; the lock is released and 'jerrylock clean' removes the file later`);
     return;
   }
+  // NOTE: outcome.warning (another process opened the file during the unlink)
+  // is not printed: under contention it is routine for jerrylock and library
+  // clients, which re-check the inode, and only flock(1) or py-filelock
+  // clients could be harmed by it.
   if (outcome.removed) return;
   // A waiter keeping the file open is routine; anything else is worth a line.
   if (outcome.cause === "requested") warn(`kept "${lock.path}": ${keepReason}; the next holder or 'jerrylock clean' removes it once they exit`);

@@ -27,6 +27,7 @@ import { PlatformError } from "../platform/types.ts";
 import { formatOwnerRecord, parseOwnerRecord, type OwnerRecordFields } from "./owner-record.ts";
 import { LIMITS } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
+import { judgeOwnerRecord } from "./classify.ts";
 import { sameFile } from "./remove.ts";
 
 /** How long to wait for a lock held by another process. */
@@ -100,7 +101,8 @@ export class LockError extends Error {
  * protocol, and "requested" when the caller passed `keepFile`.
  */
 export type ReleaseOutcome =
-  | { removed: true }
+  /** `warning` is set when another process opened the file while it was being removed. */
+  | { removed: true; warning?: string }
   | { removed: false; cause: "open" | "unknown" | "vanished" | "replaced" | "requested"; reason: string };
 
 /** A held lock. The OS locks stay until `release`, or until the process exits. */
@@ -234,7 +236,8 @@ function tryAcquireOnce(path: string, dir: DirHandle, name: Uint8Array, context:
 
     // The record overwrites the file and release removes it, so only an empty
     // file or an owner record may be taken: never a script, a Cargo.lock or data.
-    assertLockContent(platform, dir, name, current, path);
+    const owned = checkLockContent(platform, dir, name, current, path);
+    if (owned !== null) return { kind: "conflict", holders: owned.ownerPid === null ? [] : [{ kind: "record", mode: "write", pid: owned.ownerPid }] };
 
     const record = ownerRecordFields(platform, context.tool);
     platform.writeRecord(file, new TextEncoder().encode(formatOwnerRecord(record)));
@@ -273,6 +276,20 @@ function createHeldLock(path: string, dir: DirHandle, file: CandidateHandle, loc
   };
 }
 
+/**
+ * Empties a file that release keeps, while still holding the lock: a record
+ * naming this live process would otherwise make the next acquirer, and
+ * `clean`, treat the file as owned after the lock is gone.
+ */
+function keepWithoutOwner(platform: Platform, file: CandidateHandle, cause: "open", reason: string): ReleaseOutcome {
+  try {
+    platform.writeRecord(file, new Uint8Array(0));
+  } catch {
+    // Keeping the record only makes the file look owned until this process exits.
+  }
+  return { removed: false, cause, reason };
+}
+
 /** Removes the held file through the removal protocol, or explains why it stays. */
 async function removeWhileHeld(platform: Platform, dir: DirHandle, file: CandidateHandle, locked: FileStat, sleep: (ms: number) => Promise<void>): Promise<ReleaseOutcome> {
   const current = platform.statAt(dir, file.name);
@@ -287,16 +304,23 @@ async function removeWhileHeld(platform: Platform, dir: DirHandle, file: Candida
     if (openers.state === "unknown") return { removed: false, cause: "unknown", reason: `cannot tell whether another process has it open: ${openers.reason}` };
     if (attempt >= RELEASE_OPEN_ATTEMPTS) {
       const by = openers.pids.length > 0 ? `pid ${openers.pids.join(", ")}` : "another process";
-      return { removed: false, cause: "open", reason: `${by} has it open, probably waiting for the lock (checked with ${openers.method})` };
+      return keepWithoutOwner(platform, file, "open", `${by} has it open, probably waiting for the lock (checked with ${openers.method})`);
     }
     await sleep(1);
   }
 
+  let openedMeanwhile: boolean;
   try {
     platform.unlinkHeld(file);
-  } finally {
+  } catch (error) {
     platform.endSoleOpener(file);
+    if (error instanceof PlatformError && error.code === "EBUSY") {
+      return keepWithoutOwner(platform, file, "open", "another process started opening it during the release");
+    }
+    throw error;
   }
+  openedMeanwhile = platform.endSoleOpener(file);
+  if (openedMeanwhile) return { removed: true, warning: "another process opened the file while it was being removed" };
   return { removed: true };
 }
 
@@ -365,17 +389,33 @@ function assertRegular(stat: FileStat, path: string): void {
   throw new LockError("ENOTREG", path, `lock file "${path}" is a ${stat.kind}, not a regular file: choose another path`);
 }
 
-function assertLockContent(platform: Platform, dir: DirHandle, name: Uint8Array, stat: FileStat, path: string): void {
-  const advice = `jerrylock with overwrites LOCKFILE and removes it on exit, so give it a path of its own, such as "${path}.lock"`;
+/**
+ * Checks, under the OS locks, that the file may be taken: it must be a lock
+ * file by the rules of `clean` (otherwise ENOTLOCK), and an owner record in
+ * it must not name a live process or another host, because tools such as
+ * lockfile-progs and git's gc.pid hold their lock through the record alone.
+ * Returns the owner pid that still owns it, or null when it is free to take.
+ */
+function checkLockContent(platform: Platform, dir: DirHandle, name: Uint8Array, stat: FileStat, path: string): { ownerPid: number | null; reason: string } | null {
+  const advice = `the lock overwrites the file and removes it on release, so give it a path of its own, such as "${path}.lock"`;
+  if (stat.nlink > 1) {
+    throw new LockError("ENOTLOCK", path, `"${path}" is not a lock file (it has ${stat.nlink} hard links, so other names refer to it): ${advice}`);
+  }
   if (stat.size > LIMITS.recordMaxBytes) {
     throw new LockError("ENOTLOCK", path, `"${path}" is not a lock file (${stat.size} bytes, more than an owner record): ${advice}`);
   }
-  if (stat.size === 0) return;
+  if (stat.size === 0) return null;
 
   const content = platform.readAt(dir, name, stat, LIMITS.recordMaxBytes);
-  if (content === null) return;
+  if (content === null) return null;
   const parsed = parseOwnerRecord(content, platform.maxPid);
   if (parsed.kind === "unrecognised") throw new LockError("ENOTLOCK", path, `"${path}" is not a lock file (${parsed.reason}): ${advice}`);
+  if (parsed.kind === "partial") return { ownerPid: null, reason: "another process is writing its owner record" };
+  if (parsed.kind !== "record" || parsed.record.pid === 0) return null;
+
+  const judged = judgeOwnerRecord(parsed.record, stat, platform, platform.host());
+  if (judged.verdict === "stale") return null;
+  return { ownerPid: parsed.record.pid, reason: judged.reason };
 }
 
 function asLockError(error: unknown, path: string, action: string): LockError {

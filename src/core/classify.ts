@@ -120,7 +120,7 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
     if (!parsed.terminated && recordTooYoung && !writtenByRun) {
       return decide("fresh", withCaveats(`owner record has no final newline yet (${formatDuration(ageMs)} old), so it may still be being written`), parsed.record.pid);
     }
-    const byRecord = decideByRecord(parsed.record, stat, context, decide);
+    const byRecord = decideByRecord(parsed.record, stat, context.platform, context.host, context.runScope, decide);
     return { ...byRecord, reason: withCaveats(byRecord.reason) };
   }
 
@@ -141,8 +141,23 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
 
 type Decide = (verdict: Verdict, reason: string, pid?: number | null, command?: string | null) => Decision;
 
-function decideByRecord(record: OwnerRecord, stat: FileStat, context: ClassifyContext, decide: Decide): Decision {
-  const { host } = context;
+/**
+ * Applies the owner-record rules alone (live-owner, stale, foreign, error),
+ * for `with` and the library, which must not take over a file that a live
+ * process owns through its record even when it holds no OS lock.
+ */
+export function judgeOwnerRecord(record: OwnerRecord, stat: FileStat, platform: Platform, host: HostIdentity): Decision {
+  const decide: Decide = (verdict, reason, pid = null, command = null) => ({
+    verdict,
+    reason: printableText(reason),
+    pid,
+    command: command === null ? null : printableText(command),
+    ageSeconds: Math.max(0, Math.floor((platform.now() - stat.mtimeMs) / 1000)),
+  });
+  return decideByRecord(record, stat, platform, host, undefined, decide);
+}
+
+function decideByRecord(record: OwnerRecord, stat: FileStat, platform: Platform, host: HostIdentity, runScope: RunScope | undefined, decide: Decide): Decision {
   const pid = record.pid;
 
   if (record.host !== undefined && record.host !== host.hostname) {
@@ -154,11 +169,11 @@ function decideByRecord(record: OwnerRecord, stat: FileStat, context: ClassifyCo
   if (record.pidNamespace !== undefined && host.pidNamespace !== undefined && record.pidNamespace !== host.pidNamespace) {
     return decide("foreign", `owner record names pid namespace ${record.pidNamespace}, not this one (${host.pidNamespace})`, pid);
   }
-  if (context.runScope?.pids.has(pid)) {
+  if (runScope?.pids.has(pid)) {
     return decide("stale", `owner pid ${pid} belonged to the run, which has ended`, pid);
   }
 
-  const info = context.platform.inspectProcess(pid);
+  const info = platform.inspectProcess(pid);
   const command = info.command ?? null;
   if (info.liveness === "dead") return decide("stale", `owner pid ${pid} is dead`, pid);
   if (info.liveness === "unknown") {
@@ -204,6 +219,7 @@ function describeHolder(holder: LockHolder | undefined): string {
     ofd: "OFD lock",
     lease: "lease",
     windows: "byte-range lock",
+    record: "owner record",
   };
   return `${names[holder.kind]} (${holder.mode})`;
 }

@@ -248,7 +248,8 @@ function decideAndRemove(walk: Walk, entries: ScanItem[]): void {
 
     const outcome = removeThroughProtocol(platform, entry, options.hooks);
     if (outcome.removed) {
-      out.push(report(entry, decision, true, outcome.warning ?? null));
+      const reason = outcome.note === undefined ? decision.reason : `${decision.reason}; ${outcome.note}`;
+      out.push(report(entry, { ...decision, reason }, true, outcome.warning ?? null));
       continue;
     }
     if (outcome.failed) walk.failedRemovals += 1;

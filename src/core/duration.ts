@@ -17,5 +17,7 @@ export function parseDuration(text: string): number | null {
 /** Formats milliseconds as a short human duration: "850ms", "12s", "5m", "3h", "2d". */
 export function formatDuration(milliseconds: number): string {
   if (milliseconds < 1000) return `${Math.max(0, Math.round(milliseconds))}ms`;
+  // ms() rounds to whole units, which would print 1500ms as "2s".
+  if (milliseconds < 10_000 && milliseconds % 1000 !== 0) return `${(milliseconds / 1000).toFixed(1)}s`;
   return ms(Math.round(milliseconds));
 }

@@ -94,7 +94,10 @@ function parseJsonRecord(body: string, terminated: boolean, maxPid: number): Rec
   record.startId = text("start");
   record.tool = text("tool");
   const startedAt = text("started_at");
-  if (startedAt !== undefined && !Number.isNaN(Date.parse(startedAt))) record.startedAtMs = Date.parse(startedAt);
+  if (startedAt !== undefined) {
+    if (Number.isNaN(Date.parse(startedAt))) return { kind: "unrecognised", reason: 'owner record has an invalid "started_at" (an ISO 8601 time expected)' };
+    record.startedAtMs = Date.parse(startedAt);
+  }
 
   return withValidPid(record, terminated, maxPid);
 }

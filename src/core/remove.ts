@@ -19,7 +19,8 @@ import type { LockEntry } from "./classify.ts";
 import type { Verdict } from "./verdicts.ts";
 
 export type RemovalOutcome =
-  | { removed: true; warning?: string }
+  /** `note` names the open check when it was not a lease, as the report must say. */
+  | { removed: true; warning?: string; note?: string }
   /** Kept; `verdict` is set when the protocol found a reason that has a verdict (held, open). */
   | { removed: false; reason: string; verdict?: Verdict; failed: boolean };
 
@@ -110,17 +111,21 @@ function removeOpened(platform: Platform, file: CandidateHandle, entry: LockEntr
   } finally {
     openedMeanwhile = platform.endSoleOpener(file);
   }
+  const note = openers.fallback === true ? `open state checked with ${openers.method}` : undefined;
   if (openedMeanwhile) {
     // NOTE: the lease proves nobody had the file open before the unlink; an open
     // that resolved the name just before the unlink reaches the removed inode.
-    return { removed: true, warning: "another process opened the file while it was being removed" };
+    return { removed: true, warning: "another process opened the file while it was being removed", note };
   }
-  return { removed: true };
+  return { removed: true, note };
 }
 
 function failure(step: string, error: unknown): RemovalOutcome {
   if (error instanceof PlatformError && error.code === "ELOOP") {
     return kept("replaced by a symlink after the verdict; never followed");
+  }
+  if (error instanceof PlatformError && error.code === "EBUSY") {
+    return kept("another process started opening it during removal", "open");
   }
   if (error instanceof PlatformError && error.code === "ENOTREG") {
     return kept("replaced by something that is not a regular file after the verdict; never opened");

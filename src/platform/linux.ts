@@ -251,9 +251,16 @@ export function createLinuxPlatform(): Platform {
       const method = `/proc/*/fd (a lease was refused: ${error.code})`;
       if (pids.length > 0) return { state: "open", pids, method };
       if (scan.unreadable > 0) return { state: "unknown", method, reason: `${scan.unreadable} processes' descriptors are unreadable and a lease was refused (${error.code}); run as the file's owner or root` };
-      return { state: "closed", method };
+      return { state: "closed", method, fallback: true };
     },
     unlinkHeld(file) {
+      // A lease break that is already pending means another process is in the
+      // middle of opening the file; it would get the removed inode. Checking
+      // right before the unlink leaves only the time between two syscalls.
+      const candidate = file as LinuxCandidate;
+      if (candidate.leaseHeld && sys.fcntl(file.handle, F_GETLEASE, 0) !== F_WRLCK) {
+        throw new PlatformError("EBUSY", "unlink", displayName(file.dir, file.name), "another process is opening it");
+      }
       if (sys.unlinkat(file.dir.handle, cString(file.name), 0) !== 0) throw libc.fail("unlink", () => displayName(file.dir, file.name));
     },
     endSoleOpener(file) {

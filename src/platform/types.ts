@@ -43,7 +43,7 @@ export interface CandidateHandle {
   readonly handle: number;
 }
 
-export type LockKind = "flock" | "posix" | "ofd" | "lease" | "windows";
+export type LockKind = "flock" | "posix" | "ofd" | "lease" | "windows" | "record";
 
 /** One holder of an OS lock on a file; `pid` is null where the OS does not name it. */
 export interface LockHolder {
@@ -61,7 +61,8 @@ export type HeldCheck =
 /** Result of asking whether another process has the file open. */
 export type OpenCheck =
   | { state: "open"; pids: number[]; method: string }
-  | { state: "closed"; method: string }
+  /** `fallback` marks a check that is weaker than the platform's usual one, so reports say which was used. */
+  | { state: "closed"; method: string; fallback?: boolean }
   | { state: "unknown"; method: string; reason: string };
 
 /** Result of trying to take every exclusive lock kind without blocking. */

@@ -92,8 +92,8 @@ describe("parseOwnerRecord", () => {
     }
   });
 
-  test("ignores an unparsable started_at", () => {
-    expect(recordOf(parse('{"pid":7,"started_at":"yesterday"}\n')).startedAtMs).toBeUndefined();
+  test("rejects an unparsable started_at", () => {
+    expect(parse('{"pid":7,"started_at":"yesterday"}\n').kind).toBe("unrecognised");
   });
 
   test("reads unterminated invalid JSON as partial", () => {

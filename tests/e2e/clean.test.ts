@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { hasCommand, hasPyFilelock, needs } from "../helpers/require.ts";
 import {
   age,
+  BINARY,
   binaryExists,
   deadPid,
   holdWith,
@@ -332,6 +333,14 @@ describe.if(ready)("directory discovery", () => {
     const result = jerrylockJson(["clean"], { cwd: makeTempDir(), env: { JERRYLOCK_DIR: dir } });
     expect(result.summary.removed).toBe(1);
   });
+});
+
+test.if(ready)("rejects an argument that is not valid UTF-8", () => {
+  const dir = makeTempDir();
+  // Bun encodes spawn arguments as UTF-8, so the raw byte 0xff comes from printf.
+  const result = spawnSync(["sh", "-c", 'mkdir "$1/bad$(printf "\\377")" && exec "$0" clean "$1/bad$(printf "\\377")"', BINARY, dir]);
+  expect(result.exitCode).toBe(2);
+  expect(result.stderr.toString()).toContain("not valid UTF-8");
 });
 
 test.if(ready)("prints the usage error for an unknown option with exit 2", () => {
