@@ -12,7 +12,7 @@ export interface LockDirs {
   projectRoot?: string;
   /** "explicit" and "environment" directories must exist; a discovered one may be missing. */
   source: "explicit" | "environment" | "discovered" | "none";
-  /** Why no directory was found, for an informative message. */
+  /** Reason no directory was found, for an informative message. */
   message?: string;
 }
 

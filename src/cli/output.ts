@@ -84,10 +84,12 @@ function countRemovable(report: CleanReport): number {
   return report.locks.filter((lock) => lock.verdict === "stale" || lock.verdict === "orphan").length;
 }
 
-/** One line per file for -v: what happened and why. */
+/** Formats the -v line of one file: what happened to it and why. */
 export function formatDecision(lock: LockReport, colour: boolean, dryRun = false): string {
   const removable = lock.verdict === "stale" || lock.verdict === "orphan";
-  const action = lock.removed ? "removed" : dryRun && removable ? "would remove" : "kept";
+  let action = "kept";
+  if (lock.removed) action = "removed";
+  else if (dryRun && removable) action = "would remove";
   const warning = lock.warning === undefined ? "" : ` (warning: ${lock.warning})`;
   return `${action} ${lock.path}: ${paintVerdict(lock.verdict, colour)}: ${lock.reason}${warning}`;
 }

@@ -137,7 +137,7 @@ function openConfined(platform: Platform, target: ConfinedDir): DirHandle {
 /** A listed entry, or one that could not be inspected and is reported as an error. */
 interface ScanItem {
   entry: LockEntry;
-  /** Why the entry could not be inspected; it then gets the verdict `error`. */
+  /** Reason the entry could not be inspected; it then gets the verdict `error`. */
   problem?: string;
 }
 

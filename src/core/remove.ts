@@ -113,8 +113,8 @@ function removeOpened(platform: Platform, file: CandidateHandle, entry: LockEntr
   }
   const note = openers.fallback === true ? `open state checked with ${openers.method}` : undefined;
   if (openedMeanwhile) {
-    // NOTE: the lease proves nobody had the file open before the unlink; an open
-    // that resolved the name just before the unlink reaches the removed inode.
+    // NOTE: the lease proves that no other process had the file open before the
+    // unlink, but an open that reached the file just before it gets the removed inode.
     return { removed: true, warning: "another process opened the file while it was being removed", note };
   }
   return { removed: true, note };

@@ -381,6 +381,9 @@ interface LocksTable {
   byIno: Map<bigint, string[]>;
 }
 
+/** Lock kinds as /proc/locks names them; LEASE and DELEG entries count as leases. */
+const PROC_LOCKS_KINDS: Record<string, LockHolder["kind"]> = { FLOCK: "flock", OFDLCK: "ofd", POSIX: "posix" };
+
 export function parseProcLocks(text: string): LocksTable {
   const byDevIno = new Map<string, LockHolder[]>();
   const byIno = new Map<bigint, string[]>();
@@ -392,8 +395,7 @@ export function parseProcLocks(text: string): LocksTable {
     if (match === null) continue;
     const dev = `${parseInt(match[1]!, 16)}:${parseInt(match[2]!, 16)}`;
     const ino = BigInt(match[3]!);
-    const kind: LockHolder["kind"] =
-      kindText === "FLOCK" ? "flock" : kindText === "OFDLCK" ? "ofd" : kindText === "POSIX" ? "posix" : "lease";
+    const kind = PROC_LOCKS_KINDS[kindText] ?? "lease";
     const pid = Number(pidText);
     const holder: LockHolder = { kind, mode: modeText === "READ" ? "read" : "write", pid: pid > 0 ? pid : null };
     const key = `${dev}:${ino}`;
