@@ -17,7 +17,7 @@ import {
   type StartResult,
 } from "./bench/measure.ts";
 import { BenchUsageError, type BenchOptions, parseBenchArgs, USAGE } from "./bench/options.ts";
-import { type BenchReport, formatCount, renderChart, renderPage, type Unavailable } from "./bench/report.ts";
+import { type BenchReport, formatCount, renderChart, renderPage, type StressResult, type Unavailable } from "./bench/report.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BENCH = join(ROOT, "bench");
@@ -320,6 +320,25 @@ function versions(jerrylocks: Build[]): [string, string][] {
   ];
 }
 
+/** Runs the mutual-exclusion stress tests at `rounds` critical sections per client. */
+function runStress(rounds: number): StressResult {
+  const command = `JERRYLOCK_STRESS_ROUNDS=${rounds} bun test tests/e2e/stress.test.ts`;
+  log(`running ${command}`);
+  const started = Date.now();
+  const result = spawnSync([process.execPath, "test", "tests/e2e/stress.test.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, JERRYLOCK_STRESS_ROUNDS: String(rounds), JERRYLOCK_REQUIRE_ALL: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = `${result.stdout.toString()}\n${result.stderr.toString()}`;
+  const count = (word: string): number => Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(output)?.[1] ?? 0);
+  const stress = { rounds, passed: count("pass"), failed: count("fail"), seconds: (Date.now() - started) / 1000, command };
+  if (result.exitCode !== 0 && stress.failed === 0) stress.failed = 1;
+  log(`stress: ${stress.passed} passed, ${stress.failed} failed in ${Math.round(stress.seconds)} s`);
+  return stress;
+}
+
 async function main(argv: string[]): Promise<number> {
   // Parse the options and check the tools.
   let options: BenchOptions;
@@ -367,6 +386,7 @@ async function main(argv: string[]): Promise<number> {
     log(`timing ${commands.length} start-up commands with hyperfine`);
     const startResults: StartResult[] = await hyperfine(commands, options.startRuns, tmp);
     const rss = await measureMemory(noop, jerrylocks, tmp, unavailable);
+    const stress = options.stressRounds > 0 ? runStress(options.stressRounds) : null;
 
     // Write the page and the chart.
     const report: BenchReport = {
@@ -385,6 +405,7 @@ async function main(argv: string[]): Promise<number> {
       runsNote: `${options.runs} rounds per file count, at least 10 at 1k files, fewer where the ${options.maxSeconds} s budget ran out (see the rounds column)`,
       chartFile: relative(dirname(resolve(options.page)), resolve(options.chart)),
       shorten: (text) => text.replaceAll(`${tmp}/`, "$TMP/").replaceAll(`${ROOT}/`, ""),
+      stress,
       notes: existsSync(options.notes) && statSync(options.notes).isFile() ? readFileSync(options.notes, "utf8") : null,
     };
     const page = renderPage(report);

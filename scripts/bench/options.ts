@@ -21,6 +21,8 @@ export interface BenchOptions {
   chart: string;
   /** Extra notes appended to the page (profiles, before and after). */
   notes: string;
+  /** Critical sections per client in the mutual-exclusion stress tests; 0 skips them. */
+  stressRounds: number;
   /** Whether to write the page and the chart; when false the page goes to stdout. */
   write: boolean;
   help: boolean;
@@ -47,6 +49,9 @@ Options:
   --page FILE        page to write (default docs/BENCHMARKS.md)
   --chart FILE       SVG chart to write (default docs/benchmarks.svg)
   --notes FILE       markdown appended to the page (default bench/NOTES.md)
+  --stress-rounds N  run the mutual-exclusion stress tests (tests/e2e/stress.test.ts)
+                     with N critical sections per client, 0 to skip (default 500,
+                     quick 0)
   --no-write         measure and print, but write neither page nor chart
   -h, --help         show this help`;
 
@@ -59,6 +64,12 @@ function positiveInteger(option: string, value: string | undefined, fallback: nu
   if (!/^[1-9][0-9]*$/.test(value)) {
     throw new BenchUsageError(`invalid ${option} "${value}": expected a positive integer`);
   }
+  return Number(value);
+}
+
+function nonNegativeInteger(option: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^(0|[1-9][0-9]*)$/.test(value)) throw new BenchUsageError(`invalid ${option} "${value}": expected 0 or a positive integer`);
   return Number(value);
 }
 
@@ -99,6 +110,7 @@ export function parseBenchArgs(argv: string[], defaultWorkDir: string): BenchOpt
         page: { type: "string", default: "docs/BENCHMARKS.md" },
         chart: { type: "string", default: "docs/benchmarks.svg" },
         notes: { type: "string", default: "bench/NOTES.md" },
+        "stress-rounds": { type: "string" },
         "no-write": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -121,6 +133,7 @@ export function parseBenchArgs(argv: string[], defaultWorkDir: string): BenchOpt
     page: values.page as string,
     chart: values.chart as string,
     notes: values.notes as string,
+    stressRounds: nonNegativeInteger("--stress-rounds", values["stress-rounds"] as string | undefined, quick ? 0 : 500),
     write: values["no-write"] !== true,
     help: values.help === true,
   };

@@ -8,6 +8,14 @@ export interface Unavailable {
   reason: string;
 }
 
+export interface StressResult {
+  rounds: number;
+  passed: number;
+  failed: number;
+  seconds: number;
+  command: string;
+}
+
 export interface BenchReport {
   quick: boolean;
   commandLine: string;
@@ -25,6 +33,8 @@ export interface BenchReport {
   runsNote: string;
   chartFile: string;
   notes: string | null;
+  /** Result of the mutual-exclusion stress tests at full size; null when skipped. */
+  stress: StressResult | null;
   /** Replaces temporary and repository paths in command lines with short names. */
   shorten(text: string): string;
 }
@@ -249,6 +259,19 @@ function rssTable(report: BenchReport): string {
   return table(["wrapper (child: sh, then sleep)", "peak RSS MB (VmHWM)", "RSS MB (VmRSS)"], rows);
 }
 
+function renderStress(stress: StressResult | null): string {
+  if (stress === null) return "";
+  const verdictText = stress.failed === 0 && stress.passed > 0 ? "every test passed: exact counters, no breach" : `**${stress.failed} failed**`;
+  return `
+## Mutual exclusion at full size
+
+\`${stress.command}\`: 8 clients of ${stress.rounds} critical sections each, for each
+kind of client in \`tests/e2e/stress.test.ts\` (jerrylock with, the library, both
+together, py-filelock), while \`jerrylock clean\` loops on the lock directory.
+${stress.passed} passed, ${stress.failed} failed in ${Math.round(stress.seconds)} s: ${verdictText}.
+`;
+}
+
 export function renderPage(report: BenchReport): string {
   const unavailable =
     report.unavailable.length === 0
@@ -342,7 +365,7 @@ bench then reads the wrapper's \`/proc/PID/status\`.
 ${rssCommands}
 
 ${rssTable(report)}
-${report.notes === null ? "" : `\n${report.notes.trim()}\n`}`;
+${renderStress(report.stress)}${report.notes === null ? "" : `\n${report.notes.trim()}\n`}`;
 }
 
 const COLORS: Record<string, string> = {
