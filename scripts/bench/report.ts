@@ -303,7 +303,7 @@ Each target is a ratio between commands measured in this run. The floor
 column gives the same ratio for the least any implementation of the same
 approach costs: the C floor in place of \`clean\`, and a Bun-compiled
 executable that only spawns \`/bin/true\` in place of \`run\` and \`with\`.
-${report.notes === null ? "" : "What dominates jerrylock's time, and the proposed fixes, are at the end of this page.\n"}
+${report.notes === null ? "" : "What dominates jerrylock's time, the fixes applied and those still open are at the end of this page.\n"}
 ${table(["target", "jerrylock", "floor", "verdict"], targets)}
 
 ## Cleaning stale lock files
