@@ -6,7 +6,7 @@ import { parseDuration } from "../core/duration.ts";
 import { VERDICT_HELP, VERDICTS } from "../core/verdicts.ts";
 import { currentPlatform } from "../platform/index.ts";
 import { VERSION } from "../version.ts";
-import { UsageError, type Command } from "./command.ts";
+import { describeParseError, UsageError, type Command } from "./command.ts";
 import { EXIT } from "./exit-codes.ts";
 import { checkExplicitDir, lockTargets, resolveLockDirs } from "./lock-dirs.ts";
 import { createProgress, formatDecision, formatSummary, formatTable, LS_COLUMNS, useColour } from "./output.ts";
@@ -112,7 +112,7 @@ function parse(mode: Mode, argv: string[]): ParsedRun {
   try {
     parsed = parseArgs({ args: argv, options: mode === "clean" ? cleanOptions : sharedOptions, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(describeParseError(error as Error & { code?: string }, mode));
+    throw new UsageError(describeParseError(error, mode === "clean" ? cleanOptions : sharedOptions));
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
 
@@ -138,20 +138,6 @@ function parse(mode: Mode, argv: string[]): ParsedRun {
     verbose: values.verbose === true,
     quiet: values.quiet === true,
   };
-}
-
-// node:util parseArgs messages suggest "--" for positionals, which never helps
-// here; name the option and list the valid ones instead.
-function describeParseError(error: Error & { code?: string }, mode: Mode): string {
-  const valid = Object.entries(mode === "clean" ? cleanOptions : sharedOptions)
-    .map(([name, option]) => ("short" in option ? `-${option.short}/--${name}` : `--${name}`))
-    .join(", ");
-  const option = (/'([^']+)'/.exec(error.message)?.[1] ?? "").replace(/ <value>$/, "");
-  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option "${option}"; valid options: ${valid}`;
-  if (error.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return `option "${option}" needs a value; write ${option}=VALUE for a value that starts with "-"`;
-  }
-  return error.message.replace(/\.$/, "");
 }
 
 async function execute(mode: Mode, argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@ import { DEFAULTS } from "../core/defaults.ts";
 import { parseDuration } from "../core/duration.ts";
 import { currentProcessControl } from "../platform/index.ts";
 import { run, type RunOptions } from "../run/run.ts";
-import { UsageError, type Command } from "./command.ts";
+import { describeParseError, UsageError, type Command } from "./command.ts";
 import { EXIT } from "./exit-codes.ts";
 
 const options = {
@@ -78,7 +78,7 @@ export function parseRunArguments(argv: string[]): RunOptions | "help" {
   try {
     ({ values } = parseArgs({ args: own, options, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\.$/, ""));
+    throw new UsageError(describeParseError(error, options));
   }
   if (values.help) return "help";
 

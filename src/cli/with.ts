@@ -13,7 +13,7 @@ import { exitStatusOf, signalNumber } from "../run/exit-status.ts";
 import { POSIX_SIGNAL_POLICY, STOP_SIGNALS } from "../run/signal-policy.ts";
 import { GracefulStop, SignalRouter, type CaughtSignal } from "../run/signals.ts";
 import { VERSION } from "../version.ts";
-import { UsageError, type Command } from "./command.ts";
+import { describeParseError, UsageError, type Command } from "./command.ts";
 import { EXIT } from "./exit-codes.ts";
 
 const PREFIX = "jerrylock with: ";
@@ -94,7 +94,7 @@ export function parseWithArguments(argv: string[]): WithOptions | "help" {
   try {
     parsed = parseArgs({ args: own, options, strict: true, allowPositionals: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\.$/, ""));
+    throw new UsageError(describeParseError(error, options));
   }
   const { values, positionals } = parsed;
   if (values.help) return "help";

@@ -79,7 +79,7 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
     } catch (error) {
       // Windows byte-range locks block reads too, so a locked record is unreadable; the lock decides.
       const held = context.scan.held(stat, entry.name, entry.dir);
-      if (held.state === "held") return heldDecision(held, context, decide);
+      if (held.state === "held") return heldDecision(held, context, decide, entry);
       throw error;
     }
     if (read === null) return null;
@@ -93,7 +93,7 @@ export function classify(entry: LockEntry, context: ClassifyContext): Decision |
 
   // held: the lock table entry decides; its pid only names who took the lock.
   const held = context.scan.held(stat, entry.name, entry.dir);
-  if (held.state === "held") return heldDecision(held, context, decide);
+  if (held.state === "held") return heldDecision(held, context, decide, entry);
 
   // open: a waiter that opened the file before locking it must not lose it.
   const open: OpenCheck = context.checkOpen ? context.scan.open(stat, entry.name, entry.dir) : { state: "closed", method: "the removal protocol's lease" };
@@ -196,15 +196,25 @@ function decideByRecord(record: OwnerRecord, stat: FileStat, platform: Platform,
   return decide("live-owner", `${who} is alive and started before the file was written`, pid, command);
 }
 
-function heldDecision(held: Extract<HeldCheck, { state: "held" }>, context: ClassifyContext, decide: Decide): Decision {
+function heldDecision(held: Extract<HeldCheck, { state: "held" }>, context: ClassifyContext, decide: Decide, entry: LockEntry): Decision {
   const holder = held.holders.find((candidate) => candidate.pid !== null && candidate.pid > 0) ?? held.holders[0];
   const kind = describeHolder(holder);
   if (holder?.pid == null || holder.pid <= 0) return decide("held", `${kind} held (checked with ${held.method})`);
 
   const info = context.platform.inspectProcess(holder.pid);
   if (info.liveness === "dead") {
-    // The lock outlives the pid that took it when a child inherited the descriptor.
-    return decide("held", `${kind} held through an inherited descriptor: pid ${holder.pid}, which took it, has exited (checked with ${held.method})`, holder.pid);
+    // The lock outlives the pid that took it when a child inherited the
+    // descriptor. Where the open-file scan runs (ls, --dry-run), it names
+    // the processes that have the file open now, the inheritor among them.
+    const dead = `pid ${holder.pid}, which took it, has exited`;
+    const open = context.checkOpen ? context.scan.open(entry.stat, entry.name, entry.dir) : undefined;
+    const inheritor = open?.state === "open" ? open.pids[0] : undefined;
+    if (inheritor === undefined) {
+      return decide("held", `${kind} held through an inherited descriptor: ${dead} (checked with ${held.method})`, holder.pid);
+    }
+    const command = context.platform.inspectProcess(inheritor).command ?? null;
+    const by = command === null ? `pid ${inheritor}` : `pid ${inheritor} (${command})`;
+    return decide("held", `${kind} held through a descriptor inherited by ${by}: ${dead} (checked with ${held.method})`, inheritor, command);
   }
   const command = info.command ?? null;
   const by = command === null ? `pid ${holder.pid}` : `pid ${holder.pid} (${command})`;

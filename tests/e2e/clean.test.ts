@@ -93,6 +93,12 @@ describe.if(ready && haveFilelock && haveFlock)("clean with real lock clients", 
     for (const line of report.locks) expect(existsSync(line.path)).toBe(!line.removed);
   });
 
+  test("ls names the process that inherited the lock", () => {
+    const inheritor = holders[Object.keys(heldNames).indexOf("inherit.lock")]!;
+    const listing = jerrylockJson(["ls", dir]);
+    expect(verdictOf(listing.locks, "inherit.lock").pid).toBe(inheritor.pid);
+  });
+
   test("ls shows the same held verdicts without removing anything", () => {
     const listing = jerrylockJson(["ls", dir]);
     expect(listing.summary.removed).toBe(0);
