@@ -8,10 +8,11 @@ import { DEFAULTS } from "../core/defaults.ts";
 import { formatDuration, parseDuration } from "../core/duration.ts";
 import { currentPlatform, currentProcessControl } from "../platform/index.ts";
 import type { ProcessControl } from "../platform/types.ts";
-import { resolveCommand } from "../run/command.ts";
+import { resolveCommand, startCommand } from "../run/command.ts";
 import { exitStatusOf, signalNumber } from "../run/exit-status.ts";
-import { POSIX_SIGNAL_POLICY, STOP_SIGNALS } from "../run/signal-policy.ts";
-import { GracefulStop, SignalRouter, type CaughtSignal } from "../run/signals.ts";
+import { createRunLog } from "../run/log.ts";
+import { commandStop, forwardToCommand } from "../run/run.ts";
+import { SignalRouter } from "../run/signals.ts";
 import { VERSION } from "../version.ts";
 import { describeParseError, UsageError, type Command } from "./command.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -148,7 +149,7 @@ export async function withLockfile(options: WithOptions): Promise<number> {
     const lock = acquired;
 
     // Run CMD with the locked descriptor and forward signals to it.
-    const status = await runHoldingLock(lock, resolved.path, options.command, control, signals);
+    const status = await runHoldingLock(lock, options.command, control, signals);
 
     // Remove the file while still holding the lock, unless a process CMD
     // left behind may hold it through fd 3.
@@ -204,54 +205,24 @@ async function acquireOrExplain(options: WithOptions, signals: SignalRouter): Pr
   }
 }
 
-// NOTE: a minimal copy of the supervision in src/run/run.ts, because that
-// cannot pass an extra descriptor yet. Merge it once src/run can start a
-// command with inherited descriptors and forward signals to it.
-async function runHoldingLock(lock: HeldLock, path: string, command: string[], control: ProcessControl, signals: SignalRouter): Promise<number> {
-  const [name, ...args] = command as [string, ...string[]];
-  let child;
-  try {
-    // Bun opens every descriptor of its own with O_CLOEXEC, so CMD gets
-    // stdin, stdout, stderr and the lock, and nothing else. A Windows HANDLE
-    // is no C runtime descriptor, so there jerrylock alone holds the lock.
-    const lockDescriptor = control.os === "windows" ? [] : [lock.handle];
-    child = Bun.spawn([path, ...args], {
-      argv0: name,
-      stdio: ["inherit", "inherit", "inherit", ...lockDescriptor],
-      env: process.env,
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "EUNKNOWN";
-    warn(`cannot run "${name}": ${code}; the lock is released`);
+/** Runs CMD with the lock as fd 3, forwarding signals as `run` does, and resolves to its exit status. */
+async function runHoldingLock(lock: HeldLock, command: string[], control: ProcessControl, signals: SignalRouter): Promise<number> {
+  // A Windows HANDLE is no C runtime descriptor, so there jerrylock alone holds the lock.
+  const lockDescriptor = control.os === "windows" ? [] : [lock.handle];
+  const started = startCommand(command, control, lockDescriptor);
+  if (started.kind === "failed") {
+    warn(`${started.message}; the lock is released`);
     await lock.release();
-    return code === "ENOENT" ? EXIT.notFound : EXIT.notExecutable;
+    return started.status;
   }
 
-  const pid = child.pid;
-  const stop = new GracefulStop(parseDuration(DEFAULTS.grace) as number, (reason) => {
-    warn(`${reason === "grace" ? `still running ${DEFAULTS.grace} after the stop request` : "second stop request"}: sending SIGKILL to the command (pid ${pid})`);
-    sendSignal(control, pid, "SIGKILL");
-  });
-  signals.attach((caught) => forwardSignal(caught, pid, stop, control));
+  const { child } = started;
+  const stop = commandStop(control, child.pid, parseDuration(DEFAULTS.grace) as number, log);
+  signals.attach((caught) => forwardToCommand(caught, child.pid, stop, control, log));
 
   await child.exited;
   stop.cancel();
   return exitStatusOf({ exitCode: child.exitCode, signalCode: child.signalCode });
-}
-
-/** Applies the signal policy of src/run/signal-policy.ts to CMD. */
-function forwardSignal(caught: CaughtSignal, pid: number, stop: GracefulStop, control: ProcessControl): void {
-  const { signal, terminalForeground } = caught;
-  if (STOP_SIGNALS.has(signal) && stop.started) {
-    stop.hurry();
-    return;
-  }
-  const policy = POSIX_SIGNAL_POLICY.find((entry) => entry.signal === signal);
-  if (policy === undefined || !control.hasSignals) return;
-  if (policy.forward === "unless-terminal" && terminalForeground) return;
-
-  sendSignal(control, pid, signal);
-  if (policy.stops) stop.begin();
 }
 
 /** Pids of processes CMD left running, after reaping the ones that have exited. */
@@ -288,16 +259,11 @@ async function releaseLock(lock: HeldLock, leftovers: number[]): Promise<void> {
   else if (outcome.cause !== "open") warn(`kept "${lock.path}": ${outcome.reason}`);
 }
 
-function sendSignal(control: ProcessControl, pid: number, signal: NodeJS.Signals): void {
-  try {
-    control.sendSignal(pid, signal);
-  } catch (error) {
-    warn(`cannot send ${signal} to pid ${pid}: ${(error as Error).message}`);
-  }
-}
+/** jerrylock's messages about CMD's supervision; `with` has no -v, so only warnings print. */
+const log = createRunLog(false, undefined, PREFIX);
 
 function warn(message: string): void {
-  process.stderr.write(`${PREFIX}${message}\n`);
+  log.warn(message);
 }
 
 export const withCommand: Command = {

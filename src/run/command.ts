@@ -61,8 +61,13 @@ function checkCandidate(path: string, name: string, checkMode: boolean): (Resolu
   }
 }
 
-/** Starts the command with jerrylock's stdin, stdout, stderr, environment and process group. */
-export function startCommand(argv: readonly string[], control: ProcessControl): StartResult {
+/**
+ * Starts the command with jerrylock's stdin, stdout, stderr, environment and
+ * process group. `extraDescriptors` become the command's fd 3 and up, as
+ * `with` passes its lock; Bun opens its own descriptors close-on-exec, so the
+ * command gets nothing else.
+ */
+export function startCommand(argv: readonly string[], control: ProcessControl, extraDescriptors: readonly number[] = []): StartResult {
   const [name, ...args] = argv;
   if (name === undefined) return { kind: "failed", status: EXIT.runUsage, message: "missing command after --" };
 
@@ -76,7 +81,7 @@ export function startCommand(argv: readonly string[], control: ProcessControl): 
     // signal-policy.ts for what that means for Ctrl-C.
     const child = Bun.spawn([resolved.path, ...args], {
       argv0: name,
-      stdio: ["inherit", "inherit", "inherit"],
+      stdio: ["inherit", "inherit", "inherit", ...extraDescriptors] as ["inherit", "inherit", "inherit"],
       env: process.env,
     });
     return { kind: "started", child };

@@ -10,13 +10,17 @@ export interface RunLog {
 
 export const RUN_LOG_PREFIX = "jerrylock run: ";
 
-export function createRunLog(verbose: boolean, write: (text: string) => void = (text) => process.stderr.write(text)): RunLog {
+export function createRunLog(
+  verbose: boolean,
+  write: (text: string) => void = (text) => process.stderr.write(text),
+  prefix: string = RUN_LOG_PREFIX,
+): RunLog {
   return {
     info(message) {
-      if (verbose) write(`${RUN_LOG_PREFIX}${message}\n`);
+      if (verbose) write(`${prefix}${message}\n`);
     },
     warn(message) {
-      write(`${RUN_LOG_PREFIX}${message}\n`);
+      write(`${prefix}${message}\n`);
     },
   };
 }

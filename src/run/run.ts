@@ -143,7 +143,8 @@ function watchExitCode(control: ProcessControl, pid: number, log: RunLog): (() =
   }
 }
 
-function commandStop(control: ProcessControl, pid: number, graceMs: number, log: RunLog): GracefulStop {
+/** The stop of the command: the forwarded signal now, SIGKILL after `graceMs`. */
+export function commandStop(control: ProcessControl, pid: number, graceMs: number, log: RunLog): GracefulStop {
   return new GracefulStop(graceMs, (reason) => {
     const why = reason === "grace" ? `still running ${formatDuration(graceMs)} after the stop request` : "second stop request";
     log.warn(`${why}: sending SIGKILL to the command (pid ${pid})`);
@@ -153,16 +154,19 @@ function commandStop(control: ProcessControl, pid: number, graceMs: number, log:
 
 /** Applies the signal policy: see signal-policy.ts for what is forwarded and why. */
 function handleSignal(caught: CaughtSignal, phase: Phase, control: ProcessControl, log: RunLog): void {
-  const { signal, terminalForeground } = caught;
-
   if (phase.kind === "descendants") {
-    if (STOP_SIGNALS.has(signal)) phase.stop.hurry();
+    if (STOP_SIGNALS.has(caught.signal)) phase.stop.hurry();
     return;
   }
   if (phase.kind !== "command") return;
+  forwardToCommand(caught, phase.pid, phase.stop, control, log);
+}
 
-  if (STOP_SIGNALS.has(signal) && phase.stop.started) {
-    phase.stop.hurry();
+/** Forwards one caught signal to the running command under the signal policy; `with` uses it too. */
+export function forwardToCommand(caught: CaughtSignal, pid: number, stop: GracefulStop, control: ProcessControl, log: RunLog): void {
+  const { signal, terminalForeground } = caught;
+  if (STOP_SIGNALS.has(signal) && stop.started) {
+    stop.hurry();
     return;
   }
   const policy = POSIX_SIGNAL_POLICY.find((entry) => entry.signal === signal);
@@ -172,9 +176,9 @@ function handleSignal(caught: CaughtSignal, phase: Phase, control: ProcessContro
     return;
   }
 
-  log.info(`${signal}: forwarding to the command (pid ${phase.pid})`);
-  sendSignal(control, phase.pid, signal, log);
-  if (policy.stops) phase.stop.begin();
+  log.info(`${signal}: forwarding to the command (pid ${pid})`);
+  sendSignal(control, pid, signal, log);
+  if (policy.stops) stop.begin();
 }
 
 async function stopDescendants(reaper: Reaper, control: ProcessControl, stop: GracefulStop, log: RunLog): Promise<void> {
