@@ -59,7 +59,7 @@ ${sharedOptionHelp}
 Verdicts, tried in this order; the first that fits wins:
 ${verdictLines}
 
-A file is removed only while jerrylock holds its flock and its POSIX/OFD lock,
+A file is removed only while jerrylock holds its flock and an OFD write lock,
 after checking that the name still points to the same inode and that no other
 process has it open.
 

@@ -22,8 +22,9 @@ function runHelp(): string {
 Runs CMD with the same stdin, stdout, stderr and environment, forwards signals
 to it, reaps orphaned processes (as PID 1, or as child subreaper on Linux) and,
 once CMD and the processes it left are gone, removes the lock files the run
-left behind. Use it in front of a command, or as a container entry point:
-  ENTRYPOINT ["jerrylock", "run", "--"]
+left behind. Use it in front of a command, or as a container entry point,
+with --grace below the runtime's stop timeout (Docker's is 10s):
+  ENTRYPOINT ["jerrylock", "run", "--grace", "5s", "--"]
 
 Before CMD starts, one pass removes stale locks under the rules of
 'jerrylock clean', within ${DEFAULTS.runGcTimeout}; a failure there is logged and CMD starts anyway.

@@ -19,8 +19,8 @@
 // Release runs the removal protocol of remove.ts on the file it holds: verify
 // the inode, prove that no other process has the file open, unlink the name
 // while still holding the locks, then close. A file that another process has
-// open (a flock(1) or py-filelock waiter, which does not re-check the inode)
-// is kept locked until close, and its next holder removes it instead.
+// open (a flock(1) waiter, or a py-filelock attempt under way; neither
+// re-checks the inode) is emptied and kept, and its next holder removes it.
 import { basename, dirname } from "node:path";
 import type { CandidateHandle, DirHandle, FileStat, LockHolder, Platform } from "../platform/types.ts";
 import { PlatformError } from "../platform/types.ts";
@@ -61,6 +61,8 @@ export interface HolderInfo {
   command: string | null;
   /** False when the pid that took the lock has exited and a process that inherited its descriptor holds it. */
   alive: boolean | null;
+  /** Set when no OS lock but the file's owner record keeps it, for example "owner record names host ..." */
+  record?: string;
 }
 
 export type LockErrorCode =
@@ -165,6 +167,7 @@ async function acquireInDir(path: string, dir: DirHandle, name: Uint8Array, opti
 
   let pauseMs = pollMinMs;
   let lastHolders: LockHolder[] = [];
+  let lastRecord: string | undefined;
   for (let attempt = 1; ; attempt += 1) {
     if (options.signal?.aborted) throw new LockError("EABORTED", path, `stopped waiting for the lock "${path}": aborted`);
 
@@ -179,13 +182,14 @@ async function acquireInDir(path: string, dir: DirHandle, name: Uint8Array, opti
     }
 
     lastHolders = step.holders;
+    lastRecord = step.record;
     if (!wait) {
-      const holder = describeHolder(platform, dir, name, lastHolders);
+      const holder = describeHolder(platform, dir, name, lastHolders, lastRecord);
       throw new LockError("ELOCKED", path, `lock "${path}" is held${holderText(holder)}`, holder);
     }
     const now = platform.now();
     if (deadline !== undefined && now >= deadline) {
-      const holder = describeHolder(platform, dir, name, lastHolders);
+      const holder = describeHolder(platform, dir, name, lastHolders, lastRecord);
       throw new LockError("ETIMEDOUT", path, `timed out after ${formatDuration(options.timeoutMs ?? 0)} waiting for the lock "${path}", held${holderText(holder)}`, holder);
     }
 
@@ -198,7 +202,7 @@ async function acquireInDir(path: string, dir: DirHandle, name: Uint8Array, opti
 
 type AttemptStep =
   | { kind: "acquired"; lock: HeldLock }
-  | { kind: "conflict"; holders: LockHolder[] }
+  | { kind: "conflict"; holders: LockHolder[]; record?: string }
   | { kind: "replaced" };
 
 /** One pass of steps 1 to 4; the file is closed again unless the lock was acquired. */
@@ -237,7 +241,10 @@ function tryAcquireOnce(path: string, dir: DirHandle, name: Uint8Array, context:
     // The record overwrites the file and release removes it, so only an empty
     // file or an owner record may be taken: never a script, a Cargo.lock or data.
     const owned = checkLockContent(platform, dir, name, current, path);
-    if (owned !== null) return { kind: "conflict", holders: owned.ownerPid === null ? [] : [{ kind: "record", mode: "write", pid: owned.ownerPid }] };
+    if (owned !== null) {
+      const holders: LockHolder[] = owned.ownerPid === null ? [] : [{ kind: "record", mode: "write", pid: owned.ownerPid }];
+      return { kind: "conflict", holders, record: owned.reason };
+    }
 
     const record = ownerRecordFields(platform, context.tool);
     platform.writeRecord(file, new TextEncoder().encode(formatOwnerRecord(record)));
@@ -343,13 +350,13 @@ function ownerRecordFields(platform: Platform, tool: string): OwnerRecordFields 
  * Names the holder: the pid from the lock table, else the pid of the owner
  * record (an OFD lock has no pid), with its command when readable.
  */
-function describeHolder(platform: Platform, dir: DirHandle, name: Uint8Array, holders: LockHolder[]): HolderInfo | undefined {
+function describeHolder(platform: Platform, dir: DirHandle, name: Uint8Array, holders: LockHolder[], record?: string): HolderInfo | undefined {
   let pid = holders.find((holder) => holder.pid !== null && holder.pid > 0)?.pid ?? null;
-  if (pid === null) pid = ownerPidFromRecord(platform, dir, name);
-  if (pid === null) return undefined;
+  if (pid === null && record === undefined) pid = ownerPidFromRecord(platform, dir, name);
+  if (pid === null) return record === undefined ? undefined : { pid: null, command: null, alive: null, record };
 
   const info = platform.inspectProcess(pid);
-  return { pid, command: info.command ?? null, alive: info.liveness === "unknown" ? null : info.liveness === "alive" };
+  return { pid, command: info.command ?? null, alive: info.liveness === "unknown" ? null : info.liveness === "alive", record };
 }
 
 function ownerPidFromRecord(platform: Platform, dir: DirHandle, name: Uint8Array): number | null {
@@ -359,7 +366,9 @@ function ownerPidFromRecord(platform: Platform, dir: DirHandle, name: Uint8Array
     const content = platform.readAt(dir, name, stat, LIMITS.recordMaxBytes);
     if (content === null) return null;
     const parsed = parseOwnerRecord(content, platform.maxPid);
-    return parsed.kind === "record" && parsed.record.pid > 0 ? parsed.record.pid : null;
+    if (parsed.kind !== "record" || parsed.record.pid <= 0) return null;
+    const host = parsed.record.host;
+    return host === undefined || host === platform.host().hostname ? parsed.record.pid : null;
   } catch (error) {
     if (error instanceof PlatformError) return null;
     throw error;
@@ -368,6 +377,7 @@ function ownerPidFromRecord(platform: Platform, dir: DirHandle, name: Uint8Array
 
 /** " by pid 1234 (sleep)", or "" when nothing is known. */
 export function holderText(holder: HolderInfo | undefined): string {
+  if (holder?.record !== undefined) return ` through its owner record, which holds no OS lock (${holder.record})`;
   if (holder === undefined || holder.pid === null) return "";
   if (holder.alive === false) return ` through a descriptor inherited from pid ${holder.pid}, which has exited`;
   return holder.command === null ? ` by pid ${holder.pid}` : ` by pid ${holder.pid} (${holder.command})`;
@@ -415,7 +425,8 @@ function checkLockContent(platform: Platform, dir: DirHandle, name: Uint8Array, 
 
   const judged = judgeOwnerRecord(parsed.record, stat, platform, platform.host());
   if (judged.verdict === "stale") return null;
-  return { ownerPid: parsed.record.pid, reason: judged.reason };
+  // A pid of another host or pid namespace means nothing here, so none is named.
+  return { ownerPid: judged.verdict === "foreign" ? null : parsed.record.pid, reason: judged.reason };
 }
 
 function asLockError(error: unknown, path: string, action: string): LockError {

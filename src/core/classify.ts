@@ -193,6 +193,10 @@ function decideByRecord(record: OwnerRecord, stat: FileStat, platform: Platform,
     const gap = formatDuration(info.startTimeMs - stat.mtimeMs);
     return decide("stale", `${who} started ${gap} after the file was written (pid reused)`, pid, command);
   }
+  if (info.startTimeMs > stat.mtimeMs) {
+    const gap = formatDuration(info.startTimeMs - stat.mtimeMs);
+    return decide("live-owner", `${who} is alive; it started ${gap} after the file was written, within the ${formatDuration(LIMITS.pidReuseMarginMs)} that start times are known to, so it counts as the owner`, pid, command);
+  }
   return decide("live-owner", `${who} is alive and started before the file was written`, pid, command);
 }
 

@@ -100,7 +100,8 @@ export async function run(options: RunOptions, dependencies: RunDependencies = d
     // stop timeout expects, and after a SIGKILL the descendants get one at once.
     const descendantGraceMs = requestedStop?.started === true ? requestedStop.remainingMs() : options.graceMs;
     const descendantStop = new GracefulStop(descendantGraceMs, (reason) => killDescendants(reaper, control, reason, options.graceMs, log));
-    if (requestedStop?.killing === true) descendantStop.hurry();
+    if (requestedStop?.killReason === "hurry") descendantStop.hurry();
+    else if (requestedStop?.killReason === "grace") descendantStop.expire();
     phase.current = { kind: "descendants", stop: descendantStop };
     await stopDescendants(reaper, control, descendantStop, log);
     phase.current = { kind: "done" };

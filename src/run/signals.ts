@@ -61,6 +61,8 @@ export class GracefulStop {
   private begun = false;
   private begunAtMs = 0;
   private killed = false;
+  /** Why SIGKILL was sent: the grace period ran out, or a second stop request. */
+  killReason: "grace" | "hurry" | undefined;
 
   constructor(
     private readonly graceMs: number,
@@ -100,7 +102,14 @@ export class GracefulStop {
     this.timer = undefined;
   }
 
+  /** Sends SIGKILL at once, as when the grace period has run out. */
+  expire(): void {
+    this.begun = true;
+    this.killNow("grace");
+  }
+
   private killNow(reason: "grace" | "hurry"): void {
+    this.killReason = reason;
     this.cancel();
     this.killed = true;
     this.kill(reason);
