@@ -59,7 +59,8 @@ Options:
 
 Signals: while CMD runs, signals are forwarded as by 'jerrylock run'; SIGTERM,
 or a forwarded SIGINT, is followed by SIGKILL after ${DEFAULTS.grace}, or at once on a second
-one. While waiting for the lock, a signal other than SIGWINCH ends the wait.
+one. While waiting for the lock, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and
+SIGUSR2 end the wait (exit 128+N); other signals have their default effect.
 
 Exit status:
   N      CMD exited with status N
