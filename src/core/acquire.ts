@@ -54,7 +54,7 @@ export interface AcquireContext {
   afterLock?(attempt: number): void;
 }
 
-/** Who holds a lock, as far as the lock table and the owner record tell. */
+/** Holder of a lock, as far as the lock table and the owner record name one. */
 export interface HolderInfo {
   pid: number | null;
   /** Command name of that pid, when readable. */
@@ -205,7 +205,7 @@ type AttemptStep =
   | { kind: "conflict"; holders: LockHolder[]; record?: string }
   | { kind: "replaced" };
 
-/** One pass of steps 1 to 4; the file is closed again unless the lock was acquired. */
+/** Runs one pass of steps 1 to 4; the file is closed again unless the lock was acquired. */
 function tryAcquireOnce(path: string, dir: DirHandle, name: Uint8Array, context: AcquireContext, attempt: number): AttemptStep {
   const { platform } = context;
 

@@ -73,10 +73,10 @@ export type LockAttempt =
 
 export type Liveness = "alive" | "dead" | "unknown";
 
-/** What the OS reports about one pid. */
+/** Report of the OS about one pid. */
 export interface ProcessInfo {
   liveness: Liveness;
-  /** Why liveness is unknown, or a detail worth showing (for example "EPERM from kill"). */
+  /** Reason liveness is unknown, or a detail worth showing (for example "EPERM from kill"). */
   detail?: string;
   /** Process start time in ms since the epoch, precise to about a second. */
   startTimeMs?: number;
