@@ -176,7 +176,7 @@ async function acquireInDir(path: string, dir: DirHandle, name: Uint8Array, opti
 
     if (step.kind === "replaced") {
       // The previous holder or a cleaner removed the name after this process
-      // opened it; the file now under the name may be free, so retry at once.
+      // opened it. The file now under the name may be free, so retry at once.
       await sleep(0);
       continue;
     }
@@ -218,8 +218,8 @@ function tryAcquireOnce(path: string, dir: DirHandle, name: Uint8Array, context:
   try {
     file = platform.createCandidate(dir, name);
   } catch (error) {
-    // A non-blocking open fails with EAGAIN while a cleaner holds a lease on
-    // the file to remove it; the name is about to change, so poll again.
+    // A non-blocking open fails with EAGAIN while a cleaner has a lease on
+    // the file to remove it. The name is about to change, so poll again.
     if (error instanceof PlatformError && (error.code === "EAGAIN" || error.code === "EWOULDBLOCK")) return { kind: "conflict", holders: [] };
     throw asLockError(error, path, `cannot open or create the lock file "${path}"`);
   }

@@ -19,7 +19,7 @@ import type { LockEntry } from "./classify.ts";
 import type { Verdict } from "./verdicts.ts";
 
 export type RemovalOutcome =
-  /** `note` names the open check when it was not a lease, as the report must say. */
+  /** `note` names the open check when it was a fallback, so that the report can name it. */
   | { removed: true; warning?: string; note?: string }
   /** Kept; `verdict` is set when the protocol found a reason that has a verdict (held, open). */
   | { removed: false; reason: string; verdict?: Verdict; failed: boolean };

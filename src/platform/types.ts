@@ -151,9 +151,9 @@ export interface Platform {
   /** Stat an entry without following a symlink; null when it does not exist. */
   statAt(dir: DirHandle, name: Uint8Array): FileStat | null;
   /**
-   * Read at most maxBytes of a regular file without following a symlink,
+   * Read at most maxBytes of a regular file without following a symlink and
    * without blocking on a fifo, and only if it is still the file `expected`
-   * describes; returns null when it changed or vanished.
+   * describes. Returns null when it changed or vanished.
    */
   readAt(dir: DirHandle, name: Uint8Array, expected: FileStat, maxBytes: number): Uint8Array | null;
 

@@ -41,7 +41,7 @@ const MTIME_LAG_MARGIN_MS = 100;
 /** Interval between checks for descendants that are not jerrylock's children and so send no SIGCHLD. */
 const DESCENDANT_POLL_MS = 100;
 
-/** Where a signal goes: to the command while it runs, then to the descendants it left. */
+/** Target of a caught signal: the command while it runs, then the descendants it left. */
 type Phase = { kind: "command"; pid: number; stop: GracefulStop } | { kind: "descendants"; stop: GracefulStop } | { kind: "done" };
 
 /** Runs the command under supervision and resolves to jerrylock's exit status. */
@@ -144,7 +144,7 @@ function watchExitCode(control: ProcessControl, pid: number, log: RunLog): (() =
   }
 }
 
-/** The stop of the command: the forwarded signal now, SIGKILL after `graceMs`. */
+/** Creates the stop of the command: the forwarded signal now, SIGKILL after `graceMs`. */
 export function commandStop(control: ProcessControl, pid: number, graceMs: number, log: RunLog): GracefulStop {
   return new GracefulStop(graceMs, (reason) => {
     const why = reason === "grace" ? `still running ${formatDuration(graceMs)} after the stop request` : "second stop request";

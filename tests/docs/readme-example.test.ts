@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
-/** The ```ts block that follows the given heading text in README.md. */
+/** Returns the ```ts block that follows the given text in README.md. */
 function exampleAfter(marker: string): string {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const start = readme.indexOf("```ts", readme.indexOf(marker));

@@ -117,7 +117,7 @@ export function isAlive(pid: number): boolean {
   return state !== "" && !state.startsWith("Z");
 }
 
-/** A pid that is certainly dead: a short process that has exited and been reaped. */
+/** Returns a pid that is certainly dead: that of a short process that has exited and been reaped. */
 export function deadPid(): number {
   const child = spawnSync(["sh", "-c", "echo $$"]);
   return Number(child.stdout.toString().trim());
